@@ -1,0 +1,2 @@
+from .protocol_movie_max_shift import XmippProtMovieMaxShift
+from .protocol_simulate_aligned_movies import XmippProtSimulateAlignedMovies

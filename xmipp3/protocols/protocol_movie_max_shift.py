@@ -1,0 +1,399 @@
+"""Movie maxshift: split aligned movies, and their micrographs, by how much
+the movies moved."""
+import json
+import os
+import time
+from collections import Counter
+from datetime import datetime
+
+import pwem.objects as emobj
+from pwem.protocols import ProtProcessMovies
+import pyworkflow.object as pwobj
+from pyworkflow import PROD
+from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
+                                 getProtocolFromDb)
+import pyworkflow.protocol.params as params
+
+from xmipp3 import motion
+from xmipp3.protocols.streaming import NewRowsReader, OutputSets, firstItem
+
+OUTPUT_MOVIES = 'outputMovies'
+OUTPUT_MOVIES_DISCARDED = 'outputMoviesDiscarded'
+OUTPUT_MICS = 'outputMicrographs'
+OUTPUT_MICS_DISCARDED = 'outputMicrographsDiscarded'
+OUTPUT_MICS_DW = 'outputMicrographsDoseWeighted'
+OUTPUT_MICS_DW_DISCARDED = 'outputMicrographsDoseWeightedDiscarded'
+
+# Micrograph outputs of the alignment protocol -> (accepted, discarded) here
+MIC_SPLITS = {OUTPUT_MICS: (OUTPUT_MICS, OUTPUT_MICS_DISCARDED),
+              OUTPUT_MICS_DW: (OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED)}
+MOVIE_SPLIT = (OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+
+OUTPUT_FILES = {OUTPUT_MOVIES: 'movies_accepted.sqlite',
+                OUTPUT_MOVIES_DISCARDED: 'movies_discarded.sqlite',
+                OUTPUT_MICS: 'micrographs_accepted.sqlite',
+                OUTPUT_MICS_DISCARDED: 'micrographs_discarded.sqlite',
+                OUTPUT_MICS_DW: 'micrographs_dw_accepted.sqlite',
+                OUTPUT_MICS_DW_DISCARDED: 'micrographs_dw_discarded.sqlite'}
+
+# Item attributes (columns in Scipion's set viewer)
+ATTR_MAX_FRAME_SHIFT = '_xmipp_maxFrameShift'  # A
+ATTR_TOTAL_TRAVEL = '_xmipp_totalTravel'  # A
+ATTR_DISCARD_REASON = '_xmipp_discardReason'  # '' when accepted
+ATTR_MOTION_NOTE = '_xmipp_motionNote'  # why an accepted movie is flagged
+
+NO_MOVIE = 'no movie'  # criterion of a micrograph whose movie never came
+LISTED_NAMES = 10  # names listed in logs and the summary before "and N more"
+
+
+class Verdict:
+    """The decision on one movie, as stored on its items."""
+    __slots__ = ('accepted', 'maxFrameShift', 'totalTravel', 'reason', 'note')
+
+    def __init__(self, accepted, maxFrameShift, totalTravel, reason, note):
+        self.accepted = accepted
+        self.maxFrameShift = maxFrameShift
+        self.totalTravel = totalTravel
+        self.reason = reason
+        self.note = note
+
+    @classmethod
+    def measure(cls, movie, rule, maxFrameShift, maxMovieShift):
+        alignment = movie.getAlignment() if movie.hasAlignment() else None
+        xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
+        measured = motion.measure_motion(xshifts, yshifts,
+                                         movie.getSamplingRate())
+        decision = motion.decide(measured, rule, maxFrameShift, maxMovieShift)
+        note = ('%s: %s' % (measured.quality, measured.problem)
+                if measured.quality == motion.MOTION_ABSENT else '')
+        return cls(decision.accepted, _finiteOrNone(measured.max_frame_shift),
+                   _finiteOrNone(measured.total_travel), decision.reason, note)
+
+    @classmethod
+    def fromItem(cls, item):
+        return cls(item.isEnabled(), getattr(item, ATTR_MAX_FRAME_SHIFT).get(),
+                   getattr(item, ATTR_TOTAL_TRAVEL).get(),
+                   getattr(item, ATTR_DISCARD_REASON).get() or '',
+                   getattr(item, ATTR_MOTION_NOTE).get() or '')
+
+    @property
+    def criterion(self):
+        return motion.Decision(self.accepted, self.reason).criterion
+
+    def annotate(self, item):
+        """Write the decision and its metrics on a movie or micrograph."""
+        item.setEnabled(self.accepted)
+        setattr(item, ATTR_MAX_FRAME_SHIFT, pwobj.Float(self.maxFrameShift))
+        setattr(item, ATTR_TOTAL_TRAVEL, pwobj.Float(self.totalTravel))
+        setattr(item, ATTR_DISCARD_REASON, pwobj.String(self.reason))
+        setattr(item, ATTR_MOTION_NOTE, pwobj.String(self.note))
+
+
+def _finiteOrNone(value):
+    return None if value != value else value  # NaN is stored as NULL
+
+
+class XmippProtMovieMaxShift(ProtProcessMovies):
+    """Discards aligned movies that moved too much, and splits the micrographs
+    made from them the same way. Uses the shifts stored by the alignment
+    protocol: the largest frame-to-frame shift and the total travel (path
+    length), both in A. Each output item carries its metrics and, when
+    discarded, the reason. Works in streaming."""
+    _label = 'movie maxshift'
+    _devStatus = PROD
+    stepsExecutionMode = STEPS_SERIAL
+
+    REJ_FRAME = motion.REJ_FRAME
+    REJ_MOVIE = motion.REJ_MOVIE
+    REJ_AND = motion.REJ_AND
+    REJ_OR = motion.REJ_OR
+    REJ_TYPES = list(motion.RULE_NAMES)
+
+    _possibleOutputs = {OUTPUT_MOVIES: emobj.SetOfMovies,
+                        OUTPUT_MOVIES_DISCARDED: emobj.SetOfMovies,
+                        OUTPUT_MICS: emobj.SetOfMicrographs,
+                        OUTPUT_MICS_DISCARDED: emobj.SetOfMicrographs,
+                        OUTPUT_MICS_DW: emobj.SetOfMicrographs,
+                        OUTPUT_MICS_DW_DISCARDED: emobj.SetOfMicrographs}
+
+    def __init__(self, **kwargs):
+        ProtProcessMovies.__init__(self, **kwargs)
+        self.motionStats = pwobj.String()  # JSON counts for the summary
+
+    # -------------------------- DEFINE param functions ----------------------
+    def _defineParams(self, form):
+        ProtProcessMovies._defineParams(self, form)
+        form.addParam('rejType', params.EnumParam, choices=self.REJ_TYPES,
+                      default=self.REJ_OR, label='Rejection type',
+                      display=params.EnumParam.DISPLAY_COMBO,
+                      help='by frame: discard when a frame-to-frame shift '
+                           'exceeds the max frame shift. by whole movie: '
+                           'discard when the total travel exceeds the max '
+                           'movie shift. and / or: both or either. Limits '
+                           'are inclusive: a movie at a limit is accepted.')
+        form.addParam('maxFrameShift', params.FloatParam, default=10.0,
+                      condition='rejType != %d' % self.REJ_MOVIE,
+                      label='Max frame shift (A)',
+                      help='Largest allowed shift between consecutive frames.')
+        form.addParam('maxMovieShift', params.FloatParam, default=45.0,
+                      condition='rejType != %d' % self.REJ_FRAME,
+                      label='Max movie shift (A)',
+                      help='Largest allowed total travel: the sum of all '
+                           'frame-to-frame shifts.')
+        form.addParam('pollInterval', params.FloatParam, default=5.0,
+                      expertLevel=LEVEL_ADVANCED,
+                      label='Polling interval (s)',
+                      help='How often a streaming input is checked for new '
+                           'movies and micrographs.')
+
+    # -------------------------- INSERT steps functions ----------------------
+    def _insertAllSteps(self):
+        # The launch time makes "Continue" run the step again: it resumes
+        # from what the outputs already hold.
+        self._insertFunctionStep(self.classifyMoviesStep, str(datetime.now()),
+                                 needsGPU=False)
+
+    def _stepsCheck(self):
+        pass  # classifyMoviesStep polls the input itself
+
+    # -------------------------- STEPS functions -----------------------------
+    def classifyMoviesStep(self, launchTime):
+        self._outputSets = OutputSets(self, OUTPUT_FILES, self._possibleOutputs,
+                                   onDefined=self._outputDefined)
+        self._verdicts = {}  # movie id -> Verdict
+        self._verdictsByMicName = {}
+        self._stats = Counter()
+        self._flagged = []
+        self._moviesWithMic = {name: set() for name in MIC_SPLITS}
+        self._resume()
+        movies = NewRowsReader(emobj.SetOfMovies,
+                               self.inputMovies.get().getFileName(),
+                               seenIds=self._verdicts)
+        micSources = {}  # alignment output name -> NewRowsReader
+        pendingMics = {name: [] for name in MIC_SPLITS}
+        producer = _Producer(self)
+        while True:
+            # Observed before reading: once final, what is read is all.
+            final = not producer.refresh()
+            self._watchMicrographSources(producer, micSources)
+            for movie in movies.read():
+                self._classifyMovie(movie, movies.info)
+            for name, source in micSources.items():
+                waiting = pendingMics[name] + source.read()
+                pendingMics[name] = [mic for mic in waiting
+                                     if not self._splitMicrograph(name, mic, source.info)]
+            final = final or (movies.closed and len(micSources) == len(MIC_SPLITS)
+                              and all(s.closed for s in micSources.values()))
+            if final:
+                break
+            self._commit()
+            time.sleep(self.pollInterval.get())
+        self._finish(micSources, pendingMics)
+
+    # -------------------------- UTILS functions -----------------------------
+    def _rule(self):
+        return (self.rejType.get(), self.maxFrameShift.get(),
+                self.maxMovieShift.get())
+
+    def _resume(self):
+        """Take back the decisions a previous run already wrote."""
+        for name in MOVIE_SPLIT:
+            for movie in self._outputSets.iterWritten(name):
+                self._remember(movie, Verdict.fromItem(movie))
+        self._micsWritten = {name: set() for name in MIC_SPLITS}
+        for source, split in MIC_SPLITS.items():
+            for name in split:
+                for mic in self._outputSets.iterWritten(name):
+                    self._micsWritten[source].add(mic.getObjId())
+                    self._moviesWithMic[source].add(self._movieIdOf(mic))
+        if self._verdicts:
+            self.info('Resuming: %d movies were already classified'
+                      % len(self._verdicts))
+
+    def _remember(self, movie, verdict):
+        self._verdicts[movie.getObjId()] = verdict
+        self._verdictsByMicName[movie.getMicName()] = (movie.getObjId(), verdict)
+        self._stats['processed'] += 1
+        self._stats['accepted' if verdict.accepted else verdict.criterion] += 1
+        if verdict.note:
+            self._flagged.append(movie.getMicName())
+
+    def _classifyMovie(self, movie, inputInfo):
+        verdict = Verdict.measure(movie, *self._rule())
+        label = 'Movie %s (id %d)' % (movie.getMicName(), movie.getObjId())
+        if verdict.criterion == motion.MOTION_INVALID:
+            self.warning('%s discarded: %s' % (label, verdict.reason))
+        elif verdict.note:
+            self.warning('%s accepted without motion check: %s'
+                         % (label, verdict.note))
+        verdict.annotate(movie)
+        self._outputSets.append(MOVIE_SPLIT[not verdict.accepted], movie, inputInfo)
+        self._remember(movie, verdict)
+
+    def _movieIdOf(self, mic):
+        """Id of the movie a micrograph was made from, or None."""
+        if mic.getObjId() in self._verdicts:
+            return mic.getObjId()
+        return self._verdictsByMicName.get(mic.getMicName(), (None,))[0]
+
+    def _splitMicrograph(self, source, mic, inputInfo):
+        """Write a micrograph with its movie's decision; False if no movie yet."""
+        movieId = self._movieIdOf(mic)
+        if movieId is None:
+            return False
+        self._moviesWithMic[source].add(movieId)
+        self._writeMicrograph(source, mic, self._verdicts[movieId], inputInfo)
+        return True
+
+    def _writeMicrograph(self, source, mic, verdict, inputInfo):
+        verdict.annotate(mic)
+        self._outputSets.append(MIC_SPLITS[source][not verdict.accepted], mic,
+                             inputInfo)
+
+    def _watchMicrographSources(self, producer, micSources):
+        for name, fileName in producer.micrographFiles().items():
+            if name not in micSources:
+                self.info('Splitting %s of the alignment protocol too' % name)
+                micSources[name] = NewRowsReader(
+                    emobj.SetOfMicrographs, fileName,
+                    seenIds=self._micsWritten[name])
+
+    def _finish(self, micSources, pendingMics):
+        for name, mics in pendingMics.items():
+            for mic in mics:
+                reason = ('%s: no input movie has id %d or micName %s'
+                          % (NO_MOVIE, mic.getObjId(), mic.getMicName()))
+                self.warning('Micrograph %s discarded: %s'
+                             % (mic.getMicName(), reason))
+                self._writeMicrograph(name, mic, Verdict(False, None, None, reason, ''),
+                                      micSources[name].info)
+        if not micSources:
+            self.info('The alignment protocol produced no micrographs: '
+                      'only the movies were split')
+        for name in micSources:
+            missing = sorted(set(self._verdicts) - self._moviesWithMic[name])
+            if missing:
+                self.info('%d classified movies have no micrograph in %s: '
+                          'ids %s' % (len(missing), name,
+                                      _listed([str(i) for i in missing])))
+        self._commit(closeStreams=True)
+        self.info('Finished: %s' % self._statsLine())
+
+    def _commit(self, closeStreams=False):
+        self._outputSets.commit(closeStreams)
+        self.motionStats.set(json.dumps({'counts': self._stats,
+                                         'flagged': self._flagged[:LISTED_NAMES],
+                                         'flaggedCount': len(self._flagged)}))
+        self._store(self.motionStats)
+
+    def _outputDefined(self, name, outputSet):
+        self._defineSourceRelation(self.inputMovies, outputSet)
+
+    def _statsLine(self):
+        stats = self._stats
+        return '%d movies processed, %d accepted, %d discarded' % (
+            stats['processed'], stats['accepted'],
+            stats['processed'] - stats['accepted'])
+
+    # -------------------------- INFO functions ------------------------------
+    def _validate(self):
+        errors = []
+        if self.rejType.get() != self.REJ_MOVIE and not self.maxFrameShift.get() > 0:
+            errors.append('Max frame shift must be a positive number of A.')
+        if self.rejType.get() != self.REJ_FRAME and not self.maxMovieShift.get() > 0:
+            errors.append('Max movie shift must be a positive number of A.')
+        if not self.pollInterval.get() > 0:
+            errors.append('The polling interval must be positive.')
+        movies = self.inputMovies.get()
+        if movies is None:
+            errors.append('Choose the aligned movies to check.')
+            return errors
+        first = firstItem(movies)
+        if first is not None and not first.hasAlignment():
+            errors.append('The input movies carry no alignment (shifts), as '
+                          'movies straight from an import. Use the output '
+                          'movies of a movie-alignment protocol (MotionCor, '
+                          'FlexAlign, ...) instead.')
+        return errors
+
+    def _summary(self):
+        rule, frameLimit, movieLimit = self._rule()
+        limits = []
+        if motion.uses_frame_limit(rule):
+            limits.append('max frame shift %g A' % frameLimit)
+        if motion.uses_movie_limit(rule):
+            limits.append('max movie shift %g A' % movieLimit)
+        summary = ['Rule: %s (%s)' % (self.REJ_TYPES[rule], ', '.join(limits))]
+        if not self.motionStats.get():
+            return summary + ['No movie classified yet.']
+        stats = json.loads(self.motionStats.get())
+        counts = stats['counts']
+        processed = counts.get('processed', 0)
+        accepted = counts.get('accepted', 0)
+        summary.append('Movies processed: %d, accepted: %d, discarded: %d'
+                       % (processed, accepted, processed - accepted))
+        for criterion, count in sorted(counts.items()):
+            if criterion not in ('processed', 'accepted'):
+                summary.append('  discarded by %s: %d' % (criterion, count))
+        if stats['flaggedCount']:
+            summary.append('WARNING: %d movies have no motion information '
+                           '(single frame or all-zero shifts) and were '
+                           'accepted unchecked: %s'
+                           % (stats['flaggedCount'],
+                              _listed(stats['flagged'], stats['flaggedCount'])))
+        return summary
+
+    def _methods(self):
+        if not self.motionStats.get():
+            return []
+        counts = json.loads(self.motionStats.get())['counts']
+        rule, frameLimit, movieLimit = self._rule()
+        return ['Aligned movies were screened by their global motion with the '
+                'rule "%s" (max frame shift %g A, max movie shift %g A, '
+                'limits inclusive): %d of %d movies were discarded.'
+                % (self.REJ_TYPES[rule], frameLimit, movieLimit,
+                   counts.get('processed', 0) - counts.get('accepted', 0),
+                   counts.get('processed', 0))]
+
+
+def _listed(names, total=None):
+    total = len(names) if total is None else total
+    shown = ', '.join(names[:LISTED_NAMES])
+    return shown + (' and %d more' % (total - LISTED_NAMES)
+                    if total > LISTED_NAMES else '')
+
+
+class _Producer:
+    """The protocol that makes the input movies, re-read from its own run.db
+    to see its status and the micrograph outputs it adds while running."""
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+        parent = protocol.inputMovies.getObjValue()
+        self.parent = parent if isinstance(parent, Protocol) else None
+        self.dbMtime = None
+
+    def refresh(self):
+        """Re-read the producer if its run.db changed; True while it runs."""
+        if self.parent is None:
+            return False
+        dbPath = os.path.join(self.protocol.getProject().path,
+                              self.parent.getDbPath())
+        mtime = os.path.getmtime(dbPath) if os.path.exists(dbPath) else None
+        if mtime is not None and mtime != self.dbMtime:
+            updated = getProtocolFromDb(self.protocol.getProject().path,
+                                        self.parent.getDbPath(),
+                                        self.parent.getObjId())
+            updated.getProject().closeMapper()
+            updated.closeMappers()
+            self.parent, self.dbMtime = updated, mtime
+        return self.parent.isActive()
+
+    def micrographFiles(self):
+        """Micrograph outputs the producer has now: name -> sqlite file."""
+        files = {}
+        for name in MIC_SPLITS:
+            output = getattr(self.parent, name, None) if self.parent else None
+            if output is not None and output.getFileName():
+                files[name] = output.getFileName()
+        return files

@@ -1,0 +1,217 @@
+"""SIMULATOR: streams aligned movies, as a motion-correction protocol would."""
+import time
+from datetime import datetime
+
+import pwem.objects as emobj
+from pwem.protocols import EMProtocol
+from pyworkflow import BETA
+from pyworkflow.protocol import STEPS_SERIAL
+import pyworkflow.protocol.params as params
+
+from xmipp3.protocols.streaming import OutputSets
+from xmipp3.simulation import (BUNDLED_TRAJECTORIES, load_trajectories,
+                               random_walk_trajectories)
+
+OUTPUT_MOVIES = 'outputMovies'
+OUTPUT_MICS = 'outputMicrographs'
+OUTPUT_MICS_DW = 'outputMicrographsDoseWeighted'
+
+
+class XmippProtSimulateAlignedMovies(EMProtocol):
+    """SIMULATOR (no real images). Emits aligned movies in batches, with
+    micrographs and dose-weighted micrographs that share their ids and
+    micNames, and closes its outputs at the end, as a motion-correction
+    protocol does. Shifts come from a trajectory file (by default the bundled
+    real trajectories) or from generated random walks with outliers."""
+    _label = 'simulate aligned movies'
+    _devStatus = BETA
+    stepsExecutionMode = STEPS_SERIAL
+    _possibleOutputs = {OUTPUT_MOVIES: emobj.SetOfMovies,
+                        OUTPUT_MICS: emobj.SetOfMicrographs,
+                        OUTPUT_MICS_DW: emobj.SetOfMicrographs}
+
+    SOURCE_FILE, SOURCE_RANDOM = 0, 1
+
+    # -------------------------- DEFINE param functions ----------------------
+    def _defineParams(self, form):
+        form.addSection(label='Trajectories')
+        form.addParam('source', params.EnumParam, default=self.SOURCE_FILE,
+                      choices=['trajectory file', 'random walks'],
+                      label='Shifts from',
+                      help='A JSON trajectory file (list of entries with '
+                           'name, pixel_size_A, shift_x_px, shift_y_px), or '
+                           'random walks with injected jumps and drifts.')
+        form.addParam('trajectoryFile', params.PathParam,
+                      default=BUNDLED_TRAJECTORIES,
+                      condition='source == %d' % self.SOURCE_FILE,
+                      label='Trajectory file',
+                      help='Default: the bundled real RELION and MotionCor2 '
+                           'trajectories.')
+        form.addParam('numberOfMovies', params.IntParam, default=0,
+                      label='Number of movies',
+                      help='Random walks: how many. Trajectory file: 0 emits '
+                           'every entry once; more cycles through them.')
+        form.addParam('numberOfFrames', params.IntParam, default=40,
+                      condition='source == %d' % self.SOURCE_RANDOM,
+                      label='Frames per movie')
+        form.addParam('outlierFraction', params.FloatParam, default=0.1,
+                      condition='source == %d' % self.SOURCE_RANDOM,
+                      label='Outlier fraction',
+                      help='Share of movies with an injected jump or drift.')
+        form.addParam('seed', params.IntParam, default=0,
+                      condition='source == %d' % self.SOURCE_RANDOM,
+                      label='Random seed')
+
+        form.addSection(label='Acquisition')
+        form.addParam('samplingRate', params.FloatParam, default=0.0,
+                      label='Movie sampling rate (A/px)',
+                      help='0: the first trajectory\'s pixel size. Shifts are '
+                           'rescaled so each trajectory keeps its motion in A.')
+        form.addParam('micBinning', params.FloatParam, default=1.0,
+                      label='Micrograph binning',
+                      help='Micrographs get the movie sampling rate times this.')
+        form.addParam('voltage', params.FloatParam, default=300.0,
+                      label='Voltage (kV)')
+        form.addParam('sphericalAberration', params.FloatParam, default=2.7,
+                      label='Spherical aberration (mm)')
+        form.addParam('amplitudeContrast', params.FloatParam, default=0.1,
+                      label='Amplitude contrast')
+        form.addParam('magnification', params.IntParam, default=50000,
+                      label='Magnification')
+        form.addParam('dosePerFrame', params.FloatParam, default=1.0,
+                      label='Dose per frame (e/A2)',
+                      help='Used unless the trajectory file gives one.')
+        form.addParam('doseInitial', params.FloatParam, default=0.0,
+                      label='Initial dose (e/A2)')
+
+        form.addSection(label='Streaming')
+        form.addParam('batchSize', params.IntParam, default=10,
+                      label='Movies per batch')
+        form.addParam('batchInterval', params.FloatParam, default=1.0,
+                      label='Seconds between batches')
+        form.addParam('makeMicrographs', params.BooleanParam, default=True,
+                      label='Emit outputMicrographs?')
+        form.addParam('makeDoseWeighted', params.BooleanParam, default=True,
+                      label='Emit outputMicrographsDoseWeighted?')
+        form.addParam('micrographLag', params.IntParam, default=0,
+                      label='Micrograph lag (batches)',
+                      help='Micrographs of batch k are emitted with batch '
+                           'k + lag, so they appear after their movies.')
+
+    # -------------------------- INSERT steps functions ----------------------
+    def _insertAllSteps(self):
+        self._insertFunctionStep(self.emitMoviesStep, str(datetime.now()),
+                                 needsGPU=False)
+
+    # -------------------------- STEPS functions -----------------------------
+    def emitMoviesStep(self, launchTime):
+        trajectories = self._trajectories()
+        moviesInfo, micsInfo = self._setTemplates(trajectories)
+        outputs = OutputSets(self, {OUTPUT_MOVIES: 'movies.sqlite',
+                                    OUTPUT_MICS: 'micrographs.sqlite',
+                                    OUTPUT_MICS_DW: 'micrographs_dw.sqlite'},
+                             self._possibleOutputs)
+        micOutputs = [name for name, wanted in
+                      ((OUTPUT_MICS, self.makeMicrographs.get()),
+                       (OUTPUT_MICS_DW, self.makeDoseWeighted.get()))
+                      if wanted]
+        emitted = {item.getObjId() for item in outputs.iterWritten(OUTPUT_MOVIES)}
+        ids = [i for i in range(1, len(trajectories) + 1) if i not in emitted]
+        size = max(1, self.batchSize.get())
+        batches = [ids[i:i + size] for i in range(0, len(ids), size)]
+        lag = max(0, self.micrographLag.get())
+        for index in range(len(batches) + lag):
+            if index < len(batches):
+                for movieId in batches[index]:
+                    outputs.append(OUTPUT_MOVIES, self._movie(
+                        movieId, trajectories[movieId - 1], moviesInfo),
+                        moviesInfo)
+            if index >= lag:
+                for movieId in batches[index - lag]:
+                    for name in micOutputs:
+                        outputs.append(name, self._micrograph(
+                            movieId, trajectories[movieId - 1], name), micsInfo)
+            outputs.commit()
+            self.info('Emitted batch %d of %d' % (index + 1, len(batches)))
+            if index + 1 < len(batches) + lag:
+                time.sleep(self.batchInterval.get())
+        outputs.commit(closeStreams=True)
+
+    # -------------------------- UTILS functions -----------------------------
+    def _trajectories(self):
+        if self.source.get() == self.SOURCE_RANDOM:
+            return random_walk_trajectories(
+                self.numberOfMovies.get(), self.numberOfFrames.get(),
+                self.outlierFraction.get(), self._movieSamplingRate(None),
+                self.seed.get())
+        trajectories = load_trajectories(self.trajectoryFile.get())
+        count = self.numberOfMovies.get() or len(trajectories)
+        return [trajectories[i % len(trajectories)] for i in range(count)]
+
+    def _movieSamplingRate(self, trajectories):
+        if self.samplingRate.get():
+            return self.samplingRate.get()
+        return trajectories[0]['pixel_size_A'] if trajectories else 1.0
+
+    def _setTemplates(self, trajectories):
+        """Sets that carry the acquisition and sampling of the outputs."""
+        moviesInfo = emobj.SetOfMovies()
+        micsInfo = emobj.SetOfMicrographs()
+        sampling = self._movieSamplingRate(trajectories)
+        dose = trajectories[0].get('dose_per_frame_e_per_A2') or self.dosePerFrame.get()
+        for infoSet, rate in ((moviesInfo, sampling),
+                              (micsInfo, sampling * self.micBinning.get())):
+            acquisition = infoSet.getAcquisition()
+            acquisition.setMagnification(self.magnification.get())
+            acquisition.setVoltage(self.voltage.get())
+            acquisition.setSphericalAberration(self.sphericalAberration.get())
+            acquisition.setAmplitudeContrast(self.amplitudeContrast.get())
+            acquisition.setDosePerFrame(dose)
+            acquisition.setDoseInitial(self.doseInitial.get())
+            infoSet.setSamplingRate(rate)
+        return moviesInfo, micsInfo
+
+    def _movie(self, movieId, trajectory, moviesInfo):
+        scale = float(trajectory['pixel_size_A']) / moviesInfo.getSamplingRate()
+        xshifts = [float(x) * scale for x in trajectory['shift_x_px']]
+        yshifts = [float(y) * scale for y in trajectory['shift_y_px']]
+        frames = max(len(xshifts), 1)
+        movie = emobj.Movie(location=self._getExtraPath('movie_%06d.mrcs' % movieId))
+        movie.setObjId(movieId)
+        movie.setMicName(self._micName(movieId, trajectory))
+        movie.setFramesRange((1, frames, 1))
+        movie.setAlignment(emobj.MovieAlignment(first=1, last=frames,
+                                                xshifts=xshifts,
+                                                yshifts=yshifts))
+        return movie
+
+    def _micrograph(self, movieId, trajectory, outputName):
+        suffix = '_dw' if outputName == OUTPUT_MICS_DW else ''
+        mic = emobj.Micrograph(location=self._getExtraPath(
+            'mic_%06d%s.mrc' % (movieId, suffix)))
+        mic.setObjId(movieId)
+        mic.setMicName(self._micName(movieId, trajectory))
+        return mic
+
+    @staticmethod
+    def _micName(movieId, trajectory):
+        return '%06d_%s.mrc' % (movieId, trajectory.get('name', 'movie'))
+
+    # -------------------------- INFO functions ------------------------------
+    def _validate(self):
+        errors = []
+        if self.source.get() == self.SOURCE_RANDOM and self.numberOfMovies.get() < 1:
+            errors.append('Random walks need a number of movies of at least 1.')
+        if self.source.get() == self.SOURCE_FILE:
+            try:
+                load_trajectories(self.trajectoryFile.get())
+            except (OSError, ValueError) as error:
+                errors.append('Cannot read the trajectory file: %s' % error)
+        if self.micBinning.get() <= 0 or self.samplingRate.get() < 0:
+            errors.append('Sampling rate and binning must be positive.')
+        return errors
+
+    def _summary(self):
+        return ['SIMULATED aligned movies (no images): %s'
+                % ('random walks' if self.source.get() == self.SOURCE_RANDOM
+                   else self.trajectoryFile.get())]

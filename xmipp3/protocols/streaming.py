@@ -1,0 +1,152 @@
+"""Streaming glue shared by the plugin's protocols: read only the rows a
+producer appended since the last poll, and write output sets that survive a
+stop and "Continue"."""
+import os
+from datetime import datetime, timedelta
+
+from pyworkflow.object import Set
+
+# Rows are found by their SQLite 'creation' stamp (UTC, whole seconds, set by
+# the producer's INSERT). Re-reading this margin behind the newest stamp seen
+# covers rows committed in the same second or after a small clock step; ids
+# already seen are skipped, so nothing is returned twice.
+CREATION_MARGIN = timedelta(seconds=2)
+CREATION_FORMAT = '%Y-%m-%d %H:%M:%S'
+
+
+def _hasCommitted(setObject):
+    """Whether a set's file holds a committed write (properties and rows)."""
+    return setObject._getMapper().hasProperty('self')
+
+
+def firstItem(setObject):
+    """The first item of a set, or None while nothing is committed."""
+    if setObject is None or not setObject.getFileName():
+        return None
+    probe = type(setObject)(filename=setObject.getFileName())
+    try:
+        return probe.getFirstItem() if _hasCommitted(probe) else None
+    finally:
+        probe.close()
+
+
+class NewRowsReader:
+    """Reads the items appended to a set's sqlite file since the last read.
+
+    Each read opens the file, reads the stream state, then the rows stamped
+    at or after the watermark, and closes the file, so the producer is never
+    kept locked. Work per read is proportional to the new rows.
+    """
+
+    def __init__(self, setClass, fileName, seenIds=()):
+        self.setClass = setClass
+        self.fileName = fileName
+        self.seenIds = set(seenIds)
+        self.newest = None  # creation stamp of the newest row read
+        self.closed = False  # the producer had closed the set at last read
+        self.info = None  # the set's properties, for copyInfo of outputs
+
+    def read(self):
+        """Return the new items (detached clones) and update `closed`."""
+        inputSet = self.setClass(filename=self.fileName)
+        try:
+            if not _hasCommitted(inputSet):  # nothing written yet
+                return []
+            # The state is read before the rows: if it says closed, every
+            # row was already committed when the rows are read.
+            inputSet.loadAllProperties()
+            closed = inputSet.isStreamClosed()
+            where = None
+            if self.newest is not None:
+                since = datetime.strptime(self.newest, CREATION_FORMAT)
+                where = "creation >= '%s'" % (since - CREATION_MARGIN).strftime(CREATION_FORMAT)
+            items = []
+            for item in inputSet.iterItems(where=where):
+                stamp = item.getObjCreation()
+                if stamp and (self.newest is None or stamp > self.newest):
+                    self.newest = stamp
+                if item.getObjId() not in self.seenIds:
+                    self.seenIds.add(item.getObjId())
+                    items.append(item.clone(copyEnable=True))
+        finally:
+            inputSet.close()
+        self.info = inputSet
+        self.closed = closed
+        return items
+
+
+class OutputSets:
+    """A protocol's streaming output sets, one sqlite file each.
+
+    The files are the record of what was written: on "Continue" an existing
+    file is reopened for appending, never recreated.
+    """
+
+    def __init__(self, protocol, fileNames, setClasses, onDefined=None):
+        self.protocol = protocol
+        self.onDefined = onDefined  # called with (name, set) when it first appears
+        self.fileNames = fileNames  # output name -> file name
+        self.setClasses = setClasses  # output name -> set class
+        self._open = {}  # output name -> set with items not yet committed
+
+    def path(self, name):
+        return self.protocol._getPath(self.fileNames[name])
+
+    def exists(self, name):
+        return os.path.exists(self.path(name))
+
+    def _openForAppend(self, name, template):
+        outputSet = self.setClasses[name](filename=self.path(name))
+        if _hasCommitted(outputSet):
+            outputSet.loadAllProperties()
+            outputSet.enableAppend()
+        else:  # new, or left without a first commit by a killed run
+            outputSet.close()
+            os.remove(self.path(name))
+            outputSet = self.setClasses[name](filename=self.path(name))
+            outputSet.copyInfo(template)
+        return outputSet
+
+    def hasItems(self, name):
+        if not self.exists(name):
+            return False
+        outputSet = self.setClasses[name](filename=self.path(name))
+        try:
+            return _hasCommitted(outputSet)
+        finally:
+            outputSet.close()
+
+    def append(self, name, item, template):
+        """Queue an item in an output, creating it from template info."""
+        if name not in self._open:
+            self._open[name] = self._openForAppend(name, template)
+        self._open[name].append(item)
+
+    def iterWritten(self, name):
+        """Items already stored in an output (for resuming)."""
+        if not self.hasItems(name):
+            return
+        written = self.setClasses[name](filename=self.path(name))
+        try:
+            for item in written.iterItems():
+                yield item
+        finally:
+            written.close()
+
+    def commit(self, closeStreams=False):
+        """Commit queued items; with closeStreams, close every output."""
+        state = Set.STREAM_CLOSED if closeStreams else Set.STREAM_OPEN
+        for name, outputSet in self._open.items():
+            self._publish(name, outputSet, state)
+        if closeStreams:
+            for name in self.fileNames:
+                if name not in self._open and self.hasItems(name):
+                    outputSet = self._openForAppend(name, None)
+                    self._publish(name, outputSet, state)
+        self._open = {}
+
+    def _publish(self, name, outputSet, state):
+        isNew = not self.protocol.hasAttribute(name)
+        self.protocol._updateOutputSet(name, outputSet, state)
+        if isNew and self.onDefined:
+            self.onDefined(name, outputSet)
