@@ -76,12 +76,12 @@ def measure_motion(xshifts, yshifts, sampling_rate):
     try:
         x = np.asarray(xshifts, dtype=float).ravel()
         y = np.asarray(yshifts, dtype=float).ravel()
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         return _invalid(0, 'shifts are not numbers (%s)' % error)
     n_frames = len(x)
     try:
         rate = float(sampling_rate)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         rate = np.nan
     if not (np.isfinite(rate) and rate > 0):
         return _invalid(n_frames, 'sampling rate %s is not a positive number'
@@ -105,6 +105,11 @@ def measure_motion(xshifts, yshifts, sampling_rate):
     if not (np.isfinite(max_frame_shift) and np.isfinite(total_travel)):
         return _invalid(n_frames, 'shifts too large to measure')
     return Motion(float(max_frame_shift), float(total_travel), n_frames)
+
+
+def _format(angstrom):
+    """Two decimals, as far as they make sense."""
+    return '%.2f' % angstrom if abs(angstrom) < 1e6 else '%.3g' % angstrom
 
 
 def uses_frame_limit(rule):
@@ -142,12 +147,12 @@ def decide(motion, rule, max_frame_limit, max_movie_limit):
     criteria, details = [], []
     if uses_frame_limit(rule) and motion.max_frame_shift > max_frame_limit:
         criteria.append(CRITERION_FRAME)
-        details.append('%.2f A > %g A' % (motion.max_frame_shift,
-                                          max_frame_limit))
+        details.append('%s A > %g A' % (_format(motion.max_frame_shift),
+                                        max_frame_limit))
     if uses_movie_limit(rule) and motion.total_travel > max_movie_limit:
         criteria.append(CRITERION_MOVIE)
-        details.append('%.2f A > %g A' % (motion.total_travel,
-                                          max_movie_limit))
+        details.append('%s A > %g A' % (_format(motion.total_travel),
+                                        max_movie_limit))
     return Decision(False, '%s: %s (rule %s)' % (' and '.join(criteria),
                                                  ', '.join(details),
                                                  RULE_NAMES[rule]))

@@ -97,6 +97,10 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
                       label='Micrograph lag (batches)',
                       help='Micrographs of batch k are emitted with batch '
                            'k + lag, so they appear after their movies.')
+        form.addParam('micIdOffset', params.IntParam, default=0,
+                      label='Micrograph id offset',
+                      help='Added to micrograph ids, as an aligner that '
+                           'renumbers would do; micNames still match.')
 
     # -------------------------- INSERT steps functions ----------------------
     def _insertAllSteps(self):
@@ -189,7 +193,7 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         suffix = '_dw' if outputName == OUTPUT_MICS_DW else ''
         mic = emobj.Micrograph(location=self._getExtraPath(
             'mic_%06d%s.mrc' % (movieId, suffix)))
-        mic.setObjId(movieId)
+        mic.setObjId(movieId + self.micIdOffset.get())
         mic.setMicName(self._micName(movieId, trajectory))
         return mic
 
