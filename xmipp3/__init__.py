@@ -4,8 +4,6 @@ import pwem
 
 from .version import __version__
 
-_references = ['delaRosaTrevin2016']
-
 
 class Plugin(pwem.Plugin):
     """This plugin runs pure Python: it has no binaries and no environment."""

@@ -101,6 +101,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
     discarded, the reason. Works in streaming."""
     _label = 'movie maxshift'
     _devStatus = PROD
+    _references = ['delaRosaTrevin2016']
     stepsExecutionMode = STEPS_SERIAL
 
     REJ_FRAME = motion.REJ_FRAME
