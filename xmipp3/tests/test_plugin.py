@@ -1,0 +1,80 @@
+"""The plugin as Scipion sees it: entry point, Plugin class, GUI tree,
+citations and the drop-in compatibility of the protocol's definition."""
+import os
+
+import pwem
+import pyworkflow as pw
+import pyworkflow.protocol.params as params
+from pyworkflow.gui.project.viewprotocols_extra import ProtocolTreeConfig
+
+import xmipp3
+from xmipp3.protocols import XmippProtMovieMaxShift, XmippProtSimulateAlignedMovies
+
+
+def test_plugin_is_discovered_through_its_entry_point():
+    domain = pw.Config.getDomain()
+    assert 'xmipp3' in domain.getPlugins()
+    assert domain.findClass('XmippProtMovieMaxShift') is XmippProtMovieMaxShift
+    assert domain.findClass('XmippProtSimulateAlignedMovies') is XmippProtSimulateAlignedMovies
+
+
+def test_plugin_defines_no_binaries_and_inherits_none():
+    class RecordingEnvironment:
+        def __init__(self):
+            self.calls = []
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: self.calls.append(name)
+
+    environment = RecordingEnvironment()
+    xmipp3.Plugin.defineBinaries(environment)
+    assert environment.calls == []
+    for method in ('defineBinaries', 'getEnviron', '_defineVariables'):
+        assert method in vars(xmipp3.Plugin), method
+    assert xmipp3.Plugin.getEnviron() is None
+
+
+def test_protocol_appears_under_movies_quality_control_in_the_gui_tree():
+    tree = ProtocolTreeConfig.load(
+        pw.Config.getDomain(),
+        os.path.join(os.path.dirname(pwem.__file__), 'protocols.conf'))
+
+    def paths(node, path=()):
+        for child in node.childs:
+            yield path + (child.text,), getattr(child, 'value', None)
+            yield from paths(child, path + (child.text,))
+    found = {value: path for path, value in paths(tree['Protocols SPA'])}
+    assert found['XmippProtMovieMaxShift'][:2] == ('Movies', 'Quality control')
+
+
+def test_protocol_cites_a_reference_present_in_the_plugin_bibtex():
+    protocol = XmippProtMovieMaxShift()
+    citations = ' '.join(protocol.citations())
+    assert 'de la Rosa-Trevín et al., Journal of Structural Biology, 2016' in citations
+    assert '10.1016/j.jsb.2016.04.010' in citations
+
+
+def test_definition_is_compatible_with_the_xmipp_protocol():
+    protocol = XmippProtMovieMaxShift
+    assert protocol._label == 'movie maxshift'
+    assert (protocol.REJ_FRAME, protocol.REJ_MOVIE, protocol.REJ_AND, protocol.REJ_OR) == (0, 1, 2, 3)
+    assert protocol.REJ_TYPES == ['by frame', 'by whole movie',
+                                  'by frame and movie', 'by frame or movie']
+    instance = protocol()
+    form = instance.getDefinition()
+    assert isinstance(form.getParam('inputMovies'), params.PointerParam)
+    assert form.getParam('inputMovies').pointerClass.get() == 'SetOfMovies'
+    assert form.getParam('rejType').choices == protocol.REJ_TYPES
+    assert instance.rejType.get() == protocol.REJ_OR
+    assert instance.maxFrameShift.get() == 10.0
+    assert instance.maxMovieShift.get() == 45.0
+
+
+def test_thresholds_are_shown_only_for_the_rules_that_use_them():
+    protocol = XmippProtMovieMaxShift()
+    shown = {}
+    for rule in range(4):
+        protocol.rejType.set(rule)
+        shown[rule] = (protocol.evalParamCondition('maxFrameShift'),
+                       protocol.evalParamCondition('maxMovieShift'))
+    assert shown == {0: (True, False), 1: (False, True), 2: (True, True), 3: (True, True)}
