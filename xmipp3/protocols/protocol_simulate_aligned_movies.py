@@ -101,6 +101,10 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
                       label='Micrograph id offset',
                       help='Added to micrograph ids, as an aligner that '
                            'renumbers would do; micNames still match.')
+        form.addParam('moviesWithoutMicrograph', params.NumericListParam,
+                      default='', label='Movies without micrograph',
+                      help='Ids of movies whose micrographs are never '
+                           'emitted, as when an aligner fails on them.')
 
     # -------------------------- INSERT steps functions ----------------------
     def _insertAllSteps(self):
@@ -124,6 +128,7 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         size = max(1, self.batchSize.get())
         batches = [ids[i:i + size] for i in range(0, len(ids), size)]
         lag = max(0, self.micrographLag.get())
+        withoutMic = set(self._withoutMicrograph())
         for index in range(len(batches) + lag):
             if index < len(batches):
                 for movieId in batches[index]:
@@ -131,7 +136,7 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
                         movieId, trajectories[movieId - 1], moviesInfo),
                         moviesInfo)
             if index >= lag:
-                for movieId in batches[index - lag]:
+                for movieId in set(batches[index - lag]) - withoutMic:
                     for name in micOutputs:
                         outputs.append(name, self._micrograph(
                             movieId, trajectories[movieId - 1], name), micsInfo)
@@ -151,6 +156,10 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         trajectories = load_trajectories(self.trajectoryFile.get())
         count = self.numberOfMovies.get() or len(trajectories)
         return [trajectories[i % len(trajectories)] for i in range(count)]
+
+    def _withoutMicrograph(self):
+        return [int(movieId) for movieId in
+                self.moviesWithoutMicrograph.get('').split()]
 
     def _movieSamplingRate(self, trajectories):
         if self.samplingRate.get():

@@ -150,6 +150,20 @@ def test_micrographs_are_matched_by_micname_when_ids_differ(project, tmp_json):
         assert ids(maxshift, kept) == {1000 + i for i in (1, 5)}
 
 
+def test_movies_without_micrograph_are_classified_and_logged(project, tmp_json):
+    sim, maxshift = run_static(project, tmp_json,
+                               [DESIGNED[i][0] for i in sorted(DESIGNED)],
+                               simParams={'moviesWithoutMicrograph': '2 5'})
+    accepted, discarded = (ids(maxshift, name) for name in MOVIE_OUTPUTS)
+    assert accepted == {1, 5} and discarded == {2, 3, 4}
+    for kept, dropped in MIC_OUTPUTS.items():
+        assert ids(maxshift, kept) == {1}
+        assert ids(maxshift, dropped) == {3, 4}
+    log = ''.join(maxshift.getLogsAsStrings())
+    for name in MIC_OUTPUTS:
+        assert '2 classified movies have no micrograph in %s: ids 2, 5' % name in log
+
+
 def test_unusable_shifts_are_discarded_and_motionless_movies_flagged(project, tmp_json):
     nan, inf = float('nan'), float('inf')
     trajectories = [
