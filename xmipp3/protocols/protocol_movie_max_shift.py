@@ -14,7 +14,7 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
                                  getProtocolFromDb)
 import pyworkflow.protocol.params as params
 
-from xmipp3 import motion
+from xmipp3 import motion, table
 from xmipp3.protocols.streaming import NewRowsReader, OutputSets, firstItem
 
 OUTPUT_MOVIES = 'outputMovies'
@@ -79,6 +79,11 @@ class Verdict:
     @property
     def criterion(self):
         return motion.Decision(self.accepted, self.reason).criterion
+
+    def tableRow(self, movie):
+        return table.row(movie.getObjId(), movie.getMicName(),
+                         self.maxFrameShift, self.totalTravel, self.accepted,
+                         self.reason, self.note)
 
     def annotate(self, item):
         """Write the decision and its metrics on a movie or micrograph."""
@@ -166,6 +171,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._stats = Counter()
         self._flagged = []
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
+        self._newRows = []  # table rows of movies not yet committed
         self._resume()
         movies = NewRowsReader(emobj.SetOfMovies,
                                self.inputMovies.get().getFileName(),
@@ -207,12 +213,18 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                 for mic in self._outputSets.iterWritten(name):
                     self._micsWritten[source].add(mic.getObjId())
                     self._moviesWithMic[source].add(self._movieIdOf(mic))
+        # The table is rewritten from the outputs, so rows of a run killed
+        # between committing the outputs and the table are neither lost nor
+        # repeated.
+        table.write_table(self.getMotionTablePath(), self._newRows)
+        self._newRows = []
         if self._verdicts:
             self.info('Resuming: %d movies were already classified'
                       % len(self._verdicts))
 
     def _remember(self, movie, verdict):
         self._verdicts[movie.getObjId()] = verdict
+        self._newRows.append(verdict.tableRow(movie))
         self._verdictsByMicName[movie.getMicName()] = (movie.getObjId(), verdict)
         self._stats['processed'] += 1
         self._stats['accepted' if verdict.accepted else verdict.criterion] += 1
@@ -282,6 +294,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
 
     def _commit(self, closeStreams=False):
         self._outputSets.commit(closeStreams)
+        table.append_rows(self.getMotionTablePath(), self._newRows)
+        self._newRows = []
         self.motionStats.set(json.dumps({'counts': self._stats,
                                          'flagged': self._flagged[:LISTED_NAMES],
                                          'flaggedCount': len(self._flagged)}))
@@ -295,6 +309,14 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         return '%d movies processed, %d accepted, %d discarded' % (
             stats['processed'], stats['accepted'],
             stats['processed'] - stats['accepted'])
+
+    def getMotionTablePath(self):
+        """The per-movie table (CSV), current after every poll."""
+        return self._getExtraPath('movie_motion.csv')
+
+    def getSummaryPlotPath(self):
+        """Histograms and scatter plot (PNG) for dashboards."""
+        return self._getExtraPath('motion_summary.png')
 
     # -------------------------- INFO functions ------------------------------
     def _validate(self):

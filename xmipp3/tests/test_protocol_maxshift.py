@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pwem.objects as emobj
 
-from xmipp3 import motion
+from xmipp3 import motion, table
 from xmipp3.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
@@ -71,7 +71,27 @@ def assert_split_consistent(sim, maxshift):
             continue
         assert ids(maxshift, kept) == accepted
         assert ids(maxshift, dropped) == discarded
+    assert_table_matches_outputs(maxshift)
     return accepted, discarded
+
+
+def assert_table_matches_outputs(maxshift):
+    """The CSV has one row per output movie, with the items' values."""
+    rows = table.read_table(maxshift.getMotionTablePath())
+    assert len(rows) == len({r['id'] for r in rows}), 'duplicate rows'
+    byId = {r['id']: r for r in rows}
+    movies = [m for name in MOVIE_OUTPUTS for m in output_items(maxshift, name)]
+    assert set(byId) == {m.getObjId() for m in movies}
+    for movie in movies:
+        tableRow = byId[movie.getObjId()]
+        assert tableRow['micName'] == movie.getMicName()
+        assert tableRow['decision'] == (table.ACCEPTED if movie.isEnabled() else table.DISCARDED)
+        assert tableRow['reason'] == movie.getAttributeValue(ATTR_DISCARD_REASON)
+        assert tableRow['note'] == movie.getAttributeValue(ATTR_MOTION_NOTE)
+        for column, attribute in (('maxFrameShift_A', ATTR_MAX_FRAME_SHIFT),
+                                  ('totalTravel_A', ATTR_TOTAL_TRAVEL)):
+            value = movie.getAttributeValue(attribute)
+            assert tableRow[column] == (None if value is None else pytest.approx(value, rel=1e-5))
 
 
 @pytest.fixture(scope='module')

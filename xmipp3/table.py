@@ -1,0 +1,73 @@
+"""The per-movie motion table (CSV) that pipelines and dashboards read.
+
+Pure Python and numpy, no Scipion imports. One row per classified movie,
+with the columns in COLUMNS: metrics in A (empty when the alignment is
+invalid), decision 'accepted' or 'discarded', the discard reason and the
+motion note (see the protocol's item attributes).
+"""
+import csv
+import os
+
+import numpy as np
+
+COLUMNS = ('id', 'micName', 'maxFrameShift_A', 'totalTravel_A', 'decision',
+           'reason', 'note')
+NUMERIC = ('maxFrameShift_A', 'totalTravel_A')
+ACCEPTED, DISCARDED = 'accepted', 'discarded'
+
+
+def row(movieId, micName, maxFrameShift, totalTravel, accepted, reason='',
+        note=''):
+    """One table row; metrics in A, None when unknown."""
+    return {'id': movieId, 'micName': micName,
+            'maxFrameShift_A': maxFrameShift, 'totalTravel_A': totalTravel,
+            'decision': ACCEPTED if accepted else DISCARDED,
+            'reason': reason, 'note': note}
+
+
+def _formatted(tableRow):
+    return {column: ('' if tableRow[column] is None else
+                     '%.6g' % tableRow[column] if column in NUMERIC else
+                     tableRow[column])
+            for column in COLUMNS}
+
+
+def write_table(path, rows):
+    """Write the whole table at once, replacing any previous file atomically."""
+    partial = path + '.partial'
+    with open(partial, 'w', newline='', encoding='utf-8') as tableFile:
+        writer = csv.DictWriter(tableFile, COLUMNS)
+        writer.writeheader()
+        writer.writerows(_formatted(r) for r in rows)
+    os.replace(partial, path)
+
+
+def append_rows(path, rows):
+    """Add rows to a table written by write_table."""
+    with open(path, 'a', newline='', encoding='utf-8') as tableFile:
+        csv.DictWriter(tableFile, COLUMNS).writerows(_formatted(r) for r in rows)
+
+
+def read_table(path):
+    """Rows as dicts: id as int, metrics as float (None when empty)."""
+    with open(path, newline='', encoding='utf-8') as tableFile:
+        rows = list(csv.DictReader(tableFile))
+    for tableRow in rows:
+        tableRow['id'] = int(tableRow['id'])
+        for column in NUMERIC:
+            tableRow[column] = float(tableRow[column]) if tableRow[column] else None
+    return rows
+
+
+def as_arrays(rows):
+    """Columns as numpy arrays for plotting: metrics NaN when unknown,
+    'accepted' a boolean array."""
+    def floats(column):
+        return np.array([np.nan if r[column] is None else r[column] for r in rows],
+                        dtype=float)
+    return {'id': np.array([r['id'] for r in rows], dtype=int),
+            'micName': [r['micName'] for r in rows],
+            'maxFrameShift_A': floats('maxFrameShift_A'),
+            'totalTravel_A': floats('totalTravel_A'),
+            'accepted': np.array([r['decision'] == ACCEPTED for r in rows], dtype=bool),
+            'reason': [r['reason'] for r in rows]}
