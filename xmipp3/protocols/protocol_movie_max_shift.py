@@ -1,10 +1,13 @@
 """Movie maxshift: split aligned movies, and their micrographs, by how much
 the movies moved."""
+import itertools
 import json
 import os
 import time
 from collections import Counter
 from datetime import datetime
+
+import psutil
 
 import pwem.objects as emobj
 from pwem.protocols import ProtProcessMovies
@@ -44,6 +47,10 @@ ATTR_MOTION_NOTE = '_xmipp_motionNote'  # why an accepted movie is flagged
 
 NO_MOVIE = 'no movie'  # criterion of a micrograph whose movie never came
 LISTED_NAMES = 10  # names listed in logs and the summary before "and N more"
+# A producer that failed, was aborted or died is waited for this long, in
+# case it is continued at once, before maxshift finishes with what it has.
+UPSTREAM_GRACE_POLLS = 3
+UPSTREAM_GRACE_MIN_SECONDS = 10.0
 
 
 class Verdict:
@@ -165,7 +172,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
     # -------------------------- STEPS functions -----------------------------
     def classifyMoviesStep(self, launchTime):
         self._outputSets = OutputSets(self, OUTPUT_FILES, self._possibleOutputs,
-                                   onDefined=self._outputDefined)
+                                      onDefined=self._outputDefined)
         self._verdicts = {}  # movie id -> Verdict
         self._verdictsByMicName = {}
         self._stats = Counter()
@@ -173,29 +180,53 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
         self._resume()
-        movies = NewRowsReader(emobj.SetOfMovies,
-                               self.inputMovies.get().getFileName(),
-                               seenIds=self._verdicts)
-        micSources = {}  # alignment output name -> NewRowsReader
-        pendingMics = {name: [] for name in MIC_SPLITS}
+        self._movies = NewRowsReader(emobj.SetOfMovies,
+                                     self.inputMovies.get().getFileName(),
+                                     seenIds=self._verdicts)
+        self._micSources = {}  # alignment output name -> NewRowsReader
+        self._pendingMics = {name: [] for name in MIC_SPLITS}  # movie not seen yet
         producer = _Producer(self)
-        while True:
-            # Observed before reading: once final, what is read is all.
-            final = not producer.refresh()
-            self._watchMicrographSources(producer, micSources)
-            for movie in movies.read():
-                self._classifyMovie(movie, movies.info)
-            for name, source in micSources.items():
-                waiting = pendingMics[name] + source.read()
-                pendingMics[name] = [mic for mic in waiting
-                                     if not self._splitMicrograph(name, mic, source.info)]
-            final = final or (movies.closed and len(micSources) == len(MIC_SPLITS)
-                              and all(s.closed for s in micSources.values()))
+        for poll in itertools.count(1):
+            started = time.time()
+            # Observed before reading: once the producer is done, what is
+            # read next is all there is.
+            producerDone = producer.done()
+            newMovies, newMics = self._readAndClassify(producer)
+            final = producerDone or self._inputsClosed()
+            if not final:
+                self._commit()
+            self.info('Poll %d: %d new movies, %d new micrographs, %d movies '
+                      'classified, %.3f s' % (poll, newMovies, newMics,
+                                              len(self._verdicts),
+                                              time.time() - started))
             if final:
                 break
-            self._commit()
             time.sleep(self.pollInterval.get())
-        self._finish(micSources, pendingMics)
+        self._finish()
+
+    def _readAndClassify(self, producer):
+        for name, fileName in producer.micrographFiles().items():
+            if name not in self._micSources:
+                self.info('Splitting %s of the alignment protocol too' % name)
+                self._micSources[name] = NewRowsReader(
+                    emobj.SetOfMicrographs, fileName,
+                    seenIds=self._micsWritten[name])
+        movies = self._movies.read()
+        for movie in movies:
+            self._classifyMovie(movie, self._movies.info)
+        newMics = 0
+        for name, source in self._micSources.items():
+            mics = source.read()
+            newMics += len(mics)
+            self._pendingMics[name] = [
+                mic for mic in self._pendingMics[name] + mics
+                if not self._splitMicrograph(name, mic, source.info)]
+        return len(movies), newMics
+
+    def _inputsClosed(self):
+        """The movies and both micrograph sets are closed and all read."""
+        return (self._movies.closed and len(self._micSources) == len(MIC_SPLITS)
+                and all(source.closed for source in self._micSources.values()))
 
     # -------------------------- UTILS functions -----------------------------
     def _rule(self):
@@ -263,16 +294,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._outputSets.append(MIC_SPLITS[source][not verdict.accepted], mic,
                              inputInfo)
 
-    def _watchMicrographSources(self, producer, micSources):
-        for name, fileName in producer.micrographFiles().items():
-            if name not in micSources:
-                self.info('Splitting %s of the alignment protocol too' % name)
-                micSources[name] = NewRowsReader(
-                    emobj.SetOfMicrographs, fileName,
-                    seenIds=self._micsWritten[name])
-
-    def _finish(self, micSources, pendingMics):
-        for name, mics in pendingMics.items():
+    def _finish(self):
+        micSources = self._micSources
+        for name, mics in self._pendingMics.items():
             for mic in mics:
                 reason = ('%s: no input movie has id %d or micName %s'
                           % (NO_MOVIE, mic.getObjId(), mic.getMicName()))
@@ -395,11 +419,45 @@ class _Producer:
         parent = protocol.inputMovies.getObjValue()
         self.parent = parent if isinstance(parent, Protocol) else None
         self.dbMtime = None
+        self.endedAt = None  # when it was first seen not running
 
-    def refresh(self):
-        """Re-read the producer if its run.db changed; True while it runs."""
+    def graceSeconds(self):
+        """How long to wait for a producer that ended abnormally."""
+        return max(UPSTREAM_GRACE_POLLS * self.protocol.pollInterval.get(),
+                   UPSTREAM_GRACE_MIN_SECONDS)
+
+    def done(self):
+        """True once nothing more can come: the producer finished, or it
+        ended otherwise (failed, aborted, process gone) and stayed so for the
+        grace wait. Without a producer protocol the input is taken as is."""
         if self.parent is None:
+            return True
+        self._reload()
+        if self.parent.isActive() and self._processAlive():
+            self.endedAt = None
             return False
+        if self.parent.isFinished():
+            return True
+        status = self.parent.getStatus() if not self.parent.isActive() \
+            else 'dead (process %s is gone)' % self.parent.getPid()
+        if self.endedAt is None:
+            self.endedAt = time.time()
+            self.protocol.warning(
+                'The protocol producing the input movies, %s, is %s. Waiting '
+                '%g s for it to come back, then classifying what it produced '
+                'and closing the outputs.' % (self.parent.getRunName(), status,
+                                              self.graceSeconds()))
+            return False
+        if time.time() - self.endedAt < self.graceSeconds():
+            return False
+        self.protocol.warning('%s is still %s: finishing with what it produced. '
+                              'If it is continued later, continue this protocol '
+                              'too to classify the rest.'
+                              % (self.parent.getRunName(), status))
+        return True
+
+    def _reload(self):
+        """Re-read the producer if its run.db changed."""
         dbPath = os.path.join(self.protocol.getProject().path,
                               self.parent.getDbPath())
         mtime = os.path.getmtime(dbPath) if os.path.exists(dbPath) else None
@@ -410,7 +468,13 @@ class _Producer:
             updated.getProject().closeMapper()
             updated.closeMappers()
             self.parent, self.dbMtime = updated, mtime
-        return self.parent.isActive()
+
+    def _processAlive(self):
+        """False only when a local producer's process is known to be gone."""
+        pid = self.parent.getPid()
+        if not pid or self.parent.useQueue() or self.parent.getHostName() != 'localhost':
+            return True
+        return psutil.pid_exists(pid)
 
     def micrographFiles(self):
         """Micrograph outputs the producer has now: name -> sqlite file."""
