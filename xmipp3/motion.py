@@ -59,17 +59,37 @@ def frame_steps(xshifts, yshifts):
                     np.diff(np.asarray(yshifts, dtype=float)))
 
 
+def _frame_range_problem(frame_range, n_frames):
+    if frame_range is None:
+        return ''
+    try:
+        first, last = (int(value) for value in frame_range)
+    except (TypeError, ValueError, OverflowError):
+        return 'frame range %r is not two frame numbers' % (frame_range,)
+    if first < 1 or last < 1:
+        return ''
+    if last - first + 1 != n_frames:
+        return ('aligned frames %d-%d are %d frames but there are %d shifts'
+                % (first, last, last - first + 1, n_frames))
+    return ''
+
+
 def _invalid(n_frames, problem):
     return Motion(np.nan, np.nan, n_frames, MOTION_INVALID, problem)
 
 
-def measure_motion(xshifts, yshifts, sampling_rate):
+def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None):
     """Measure a movie's motion from its shifts (px) and sampling rate (A/px).
+
+    frame_range: optional (first, last) aligned frames (1-based, inclusive);
+    checked against the number of shifts when both are >= 1 (aligners store
+    -1 or 0 when they do not say).
 
     Never raises on bad values; instead the result is:
     - invalid (discarded): sampling rate not a positive number, x and y of
-      different lengths, no shifts, NaN or infinite shifts, or motion too
-      large to represent;
+      different lengths, no shifts, a frame range that disagrees with the
+      number of shifts, NaN or infinite shifts, or motion too large to
+      represent;
     - no motion information (accepted, flagged): a single frame, or all
       shifts zero (what an aligner that leaves no trajectory stores).
     """
@@ -91,6 +111,9 @@ def measure_motion(xshifts, yshifts, sampling_rate):
                         % (len(x), len(y)))
     if n_frames == 0:
         return _invalid(0, 'no shifts')
+    range_problem = _frame_range_problem(frame_range, n_frames)
+    if range_problem:
+        return _invalid(n_frames, range_problem)
     bad = ~(np.isfinite(x) & np.isfinite(y))
     if bad.any():
         return _invalid(n_frames, '%d of %d frames have NaN or infinite shifts'

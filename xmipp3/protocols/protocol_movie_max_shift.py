@@ -68,8 +68,9 @@ class Verdict:
     def measure(cls, movie, rule, maxFrameShift, maxMovieShift):
         alignment = movie.getAlignment() if movie.hasAlignment() else None
         xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
-        measured = motion.measure_motion(xshifts, yshifts,
-                                         movie.getSamplingRate())
+        measured = motion.measure_motion(
+            xshifts, yshifts, movie.getSamplingRate(),
+            alignment.getRange() if alignment else None)
         decision = motion.decide(measured, rule, maxFrameShift, maxMovieShift)
         note = ('%s: %s' % (measured.quality, measured.problem)
                 if measured.quality == motion.MOTION_ABSENT else '')

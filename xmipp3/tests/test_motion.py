@@ -710,3 +710,23 @@ def test_fuzz_huge_finite_values_are_either_finite_metrics_or_invalid(x,
     check_motion_and_decisions(motion)
     if not motion.is_valid:
         assert motion.problem == 'shifts too large to measure'
+
+
+def test_frame_range_that_matches_the_shifts_is_accepted():
+    assert measure_motion([0, 1, 2], [0, 0, 0], 1.0, (5, 7)).quality == MOTION_OK
+
+
+def test_frame_range_that_disagrees_with_the_shifts_is_invalid():
+    result = measure_motion([0, 1, 2], [0, 0, 0], 1.0, (1, 40))
+    assert result.quality == MOTION_INVALID
+    assert result.problem == 'aligned frames 1-40 are 40 frames but there are 3 shifts'
+
+
+@pytest.mark.parametrize('frame_range', [(-1, -1), (0, 0), (1, 0), None])
+def test_frame_range_the_aligner_left_unset_is_not_checked(frame_range):
+    assert measure_motion([0, 1, 2], [0, 0, 0], 1.0, frame_range).quality == MOTION_OK
+
+
+def test_frame_range_that_is_not_numbers_is_invalid():
+    result = measure_motion([0, 1, 2], [0, 0, 0], 1.0, ('a', None))
+    assert result.quality == MOTION_INVALID
