@@ -1,0 +1,184 @@
+"""Viewer of movie maxshift: motion histograms, scatter plot, trajectories of
+chosen movies, and the accepted and discarded sets.
+
+Each plot is built by a method that returns a matplotlib Figure
+(`_histogramFigure`, `_scatterFigure`, `_trajectoryFigure`), which works
+without a display; the form's buttons wrap those figures in pyworkflow's
+plotter, imported only when something is shown.
+"""
+import os
+
+import pyworkflow.protocol.params as params
+from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer
+
+from xmipp3 import plots, table
+from xmipp3.protocols.protocol_movie_max_shift import (
+    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,
+    ATTR_TOTAL_TRAVEL, MOVIE_SPLIT, OUTPUT_MICS, OUTPUT_MICS_DISCARDED,
+    OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
+    OUTPUT_MOVIES_DISCARDED, XmippProtMovieMaxShift)
+
+# The sets the viewer opens, in the order of its combo box
+OUTPUT_SETS = ((OUTPUT_MOVIES, 'accepted movies'),
+               (OUTPUT_MOVIES_DISCARDED, 'discarded movies'),
+               (OUTPUT_MICS, 'accepted micrographs'),
+               (OUTPUT_MICS_DISCARDED, 'discarded micrographs'),
+               (OUTPUT_MICS_DW, 'accepted dose-weighted micrographs'),
+               (OUTPUT_MICS_DW_DISCARDED, 'discarded dose-weighted micrographs'))
+SET_COLUMNS = ('id enabled _micName %s %s %s %s _samplingRate _filename'
+               % (ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL, ATTR_DISCARD_REASON,
+                  ATTR_MOTION_NOTE))
+TRAJECTORIES_DISCARDED = 3  # by default, plus one typical accepted movie
+
+
+class XmippMovieMaxShiftViewer(ProtocolViewer):
+    """Shows how much the movies moved and how movie maxshift split them."""
+    _label = 'viewer movie maxshift'
+    _targets = [XmippProtMovieMaxShift]
+    _environments = [DESKTOP_TKINTER, WEB_DJANGO]
+
+    # -------------------------- DEFINE param functions ----------------------
+    def _defineParams(self, form):
+        form.addSection(label='Visualization')
+        group = form.addGroup('Motion of all movies')
+        group.addParam('displayHistograms', params.LabelParam,
+                       label='Histograms of max frame shift and total travel',
+                       help='Accepted and discarded movies stacked, with the '
+                            'limits the rule uses.')
+        group.addParam('displayScatter', params.LabelParam,
+                       label='Max frame shift vs total travel',
+                       help='One point per movie; the region the rule '
+                            'rejects is shaded.')
+        group = form.addGroup('Trajectories')
+        group.addParam('trajectoryMovies', params.StringParam, default='',
+                       label='Movies (ids or micNames)',
+                       help='Separated by commas or spaces. Empty: the %d '
+                            'discarded movies that travelled the most and '
+                            'one typical accepted movie (median total '
+                            'travel).' % TRAJECTORIES_DISCARDED)
+        group.addParam('displayTrajectories', params.LabelParam,
+                       label='Show their trajectories',
+                       help='Path of each movie in A, with frame numbers.')
+        group = form.addGroup('Output sets')
+        group.addParam('outputSet', params.EnumParam,
+                       choices=[label for _, label in OUTPUT_SETS], default=0,
+                       display=params.EnumParam.DISPLAY_COMBO,
+                       label='Open in the set viewer',
+                       help='Each item shows its max frame shift, total '
+                            'travel and, when discarded, the reason.')
+
+    def _getVisualizeDict(self):
+        return {'displayHistograms': self._showHistograms,
+                'displayScatter': self._showScatter,
+                'displayTrajectories': self._showTrajectories,
+                'outputSet': self._showOutputSet}
+
+    # -------------------------- Figures (no display needed) -----------------
+    def _histogramFigure(self, figure=None):
+        return plots.histograms_figure(self._motionArrays(), *self._rule(),
+                                       figure=figure)
+
+    def _scatterFigure(self, figure=None):
+        return plots.scatter_figure(self._motionArrays(), *self._rule(),
+                                    figure=figure)
+
+    def _trajectoryFigure(self, figure=None):
+        movieIds, _ = self._chosenMovies()
+        return plots.trajectories_figure(self._trajectories(movieIds),
+                                         figure=figure)
+
+    # -------------------------- Views ---------------------------------------
+    def _showHistograms(self, paramName=None):
+        return [self._plotter(self._histogramFigure, 'motion histograms')]
+
+    def _showScatter(self, paramName=None):
+        return [self._plotter(self._scatterFigure, 'motion scatter plot')]
+
+    def _showTrajectories(self, paramName=None):
+        movieIds, unknown = self._chosenMovies()
+        views = []
+        if unknown:
+            views.append(self.errorMessage(
+                'No classified movie has id or micName: %s' % ', '.join(unknown),
+                'Unknown movies'))
+        if movieIds or not unknown:
+            views.append(self._plotter(self._trajectoryFigure, 'trajectories'))
+        return views
+
+    def _showOutputSet(self, paramName=None):
+        name, label = OUTPUT_SETS[self.outputSet.get()]
+        outputSet = getattr(self.protocol, name, None)
+        if outputSet is None:
+            return [self.infoMessage('There are no %s yet: %s appears with '
+                                     'its first item.' % (label, name),
+                                     'Nothing to show')]
+        # pwem's views import Tk: only when something is shown
+        from pwem.viewers import ObjectView
+        from pwem.viewers.showj import MODE, MODE_MD, ORDER, RENDER, VISIBLE
+        return [ObjectView(self.getProject(), outputSet.strId(),
+                           outputSet.getFileName(),
+                           viewParams={MODE: MODE_MD, ORDER: SET_COLUMNS,
+                                       VISIBLE: SET_COLUMNS,
+                                       RENDER: self._rendered(name, outputSet)})]
+
+    # -------------------------- UTILS functions -----------------------------
+    def _plotter(self, draw, title):
+        """A pyworkflow plotter holding the figure that draw() builds."""
+        from pyworkflow.gui.plotter import Plotter  # pyplot and Tk
+        plotter = Plotter(windowTitle='%s: %s' % (self.protocol.getRunName(), title))
+        plotter.tightLayoutOn = False  # the figures lay themselves out
+        draw(plotter.getFigure())
+        return plotter
+
+    def _rule(self):
+        return (self.protocol.rejType.get(), self.protocol.maxFrameShift.get(),
+                self.protocol.maxMovieShift.get())
+
+    def _motionTablePath(self):
+        return os.path.join(self.getProject().path,
+                            self.protocol.getMotionTablePath())
+
+    def _motionArrays(self):
+        """The protocol's per-movie table as arrays; empty before it starts."""
+        path = self._motionTablePath()
+        return table.as_arrays(table.read_table(path) if os.path.exists(path) else [])
+
+    def _chosenMovies(self):
+        """Ids of the movies whose trajectories to show, and unknown words."""
+        arrays = self._motionArrays()
+        if not (self.trajectoryMovies.get() or '').strip():
+            return plots.default_trajectory_ids(arrays, TRAJECTORIES_DISCARDED), []
+        return plots.find_movies(arrays, self.trajectoryMovies.get())
+
+    def _trajectories(self, movieIds):
+        """The movies' shifts, read from the output sets, in the order given."""
+        found = {}
+        for name in MOVIE_SPLIT:
+            outputSet = getattr(self.protocol, name, None)
+            missing = [str(movieId) for movieId in movieIds if movieId not in found]
+            if outputSet is None or not missing:
+                continue
+            try:
+                for movie in outputSet.iterItems(where='id IN (%s)' % ', '.join(missing)):
+                    xshifts, yshifts = (movie.getAlignment().getShifts()
+                                        if movie.hasAlignment() else ([], []))
+                    found[movie.getObjId()] = plots.Trajectory(
+                        '%s (id %d)' % (movie.getMicName(), movie.getObjId()),
+                        movie.getSamplingRate(), list(xshifts), list(yshifts),
+                        movie.isEnabled())
+            finally:
+                outputSet.close()
+        return [found[movieId] for movieId in movieIds if movieId in found]
+
+    @staticmethod
+    def _rendered(name, outputSet):
+        """Images to show in the table: none for movies, else thumbnails
+        when the micrographs have them."""
+        if name in MOVIE_SPLIT:
+            return 'no'
+        try:
+            first = outputSet.getFirstItem()
+        finally:
+            outputSet.close()
+        hasThumbnail = first is not None and first.hasAttributeExt('thumbnail._filename')
+        return 'thumbnail._filename' if hasThumbnail else '_filename'
