@@ -18,7 +18,9 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
 import pyworkflow.protocol.params as params
 
 from xmipp3 import motion, table
-from xmipp3.protocols.streaming import NewRowsReader, OutputSets, firstItem
+from xmipp3.protocols.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
+                                        NewRowsReader, OutputSets, firstItem,
+                                        retryingLocks)
 
 OUTPUT_MOVIES = 'outputMovies'
 OUTPUT_MOVIES_DISCARDED = 'outputMoviesDiscarded'
@@ -51,6 +53,10 @@ LISTED_NAMES = 10  # names listed in logs and the summary before "and N more"
 # case it is continued at once, before maxshift finishes with what it has.
 UPSTREAM_GRACE_POLLS = 3
 UPSTREAM_GRACE_MIN_SECONDS = 10.0
+# For the reliability tests: '<point>[:<n>]' kills the protocol process the
+# n-th time it reaches 'evaluating' (a movie classified), 'writing' (an
+# output committed), 'table' (before the CSV is appended) or 'between-polls'.
+KILL_AT_VARIABLE = 'XMIPP3_MAXSHIFT_KILL_AT'
 
 
 class Verdict:
@@ -180,6 +186,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._flagged = []
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
+        self._faults = FaultInjector(KILL_AT_VARIABLE)
         self._resume()
         self._movies = NewRowsReader(emobj.SetOfMovies,
                                      self.inputMovies.get().getFileName(),
@@ -202,6 +209,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                                               time.time() - started))
             if final:
                 break
+            self._faults.reached('between-polls')
             time.sleep(self.pollInterval.get())
         self._finish()
 
@@ -212,17 +220,26 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                 self._micSources[name] = NewRowsReader(
                     emobj.SetOfMicrographs, fileName,
                     seenIds=self._micsWritten[name])
-        movies = self._movies.read()
+        movies = self._read(self._movies, 'movies')
         for movie in movies:
             self._classifyMovie(movie, self._movies.info)
+            self._faults.reached('evaluating')
         newMics = 0
         for name, source in self._micSources.items():
-            mics = source.read()
+            mics = self._read(source, name)
             newMics += len(mics)
             self._pendingMics[name] = [
                 mic for mic in self._pendingMics[name] + mics
                 if not self._splitMicrograph(name, mic, source.info)]
         return len(movies), newMics
+
+    def _read(self, reader, what):
+        try:
+            return retryingLocks(reader.read, 'Reading the input %s' % what,
+                                 self.warning)
+        except UNREADABLE_SET_ERRORS as error:
+            raise RuntimeError('Cannot read the input %s from %s: %s'
+                               % (what, reader.fileName, error)) from error
 
     def _inputsClosed(self):
         """The movies and both micrograph sets are closed and all read."""
@@ -318,7 +335,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self.info('Finished: %s' % self._statsLine())
 
     def _commit(self, closeStreams=False):
-        self._outputSets.commit(closeStreams)
+        self._outputSets.commit(closeStreams, afterEach=lambda name:
+                                self._faults.reached('writing'))
+        self._faults.reached('table')
         table.append_rows(self.getMotionTablePath(), self._newRows)
         self._newRows = []
         self.motionStats.set(json.dumps({'counts': self._stats,
@@ -356,7 +375,12 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         if movies is None:
             errors.append('Choose the aligned movies to check.')
             return errors
-        first = firstItem(movies)
+        try:
+            first = firstItem(movies)
+        except UNREADABLE_SET_ERRORS as error:
+            errors.append('Cannot read the input movies from %s: %s'
+                          % (movies.getFileName(), error))
+            return errors
         if first is not None and not first.hasAlignment():
             errors.append('The input movies carry no alignment (shifts), as '
                           'movies straight from an import. Use the output '

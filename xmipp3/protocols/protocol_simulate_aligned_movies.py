@@ -66,7 +66,8 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         form.addParam('samplingRate', params.FloatParam, default=0.0,
                       label='Movie sampling rate (A/px)',
                       help='0: the first trajectory\'s pixel size. Shifts are '
-                           'rescaled so each trajectory keeps its motion in A.')
+                           'rescaled so each trajectory keeps its motion in A. '
+                           'A negative value makes a corrupt set, for tests.')
         form.addParam('micBinning', params.FloatParam, default=1.0,
                       label='Micrograph binning',
                       help='Micrographs get the movie sampling rate times this.')
@@ -185,15 +186,17 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         return moviesInfo, micsInfo
 
     def _movie(self, movieId, trajectory, moviesInfo):
-        scale = float(trajectory['pixel_size_A']) / moviesInfo.getSamplingRate()
+        rate, pixel = moviesInfo.getSamplingRate(), float(trajectory['pixel_size_A'])
+        scale = pixel / rate if rate > 0 and pixel > 0 else 1.0
         xshifts = [float(x) * scale for x in trajectory['shift_x_px']]
         yshifts = [float(y) * scale for y in trajectory['shift_y_px']]
         frames = max(len(xshifts), 1)
+        first, last = trajectory.get('aligned_frames', (1, frames))
         movie = emobj.Movie(location=self._getExtraPath('movie_%06d.mrcs' % movieId))
         movie.setObjId(movieId)
         movie.setMicName(self._micName(movieId, trajectory))
         movie.setFramesRange((1, frames, 1))
-        movie.setAlignment(emobj.MovieAlignment(first=1, last=frames,
+        movie.setAlignment(emobj.MovieAlignment(first=first, last=last,
                                                 xshifts=xshifts,
                                                 yshifts=yshifts))
         return movie
@@ -220,8 +223,8 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
                 load_trajectories(self.trajectoryFile.get())
             except (OSError, ValueError) as error:
                 errors.append('Cannot read the trajectory file: %s' % error)
-        if self.micBinning.get() <= 0 or self.samplingRate.get() < 0:
-            errors.append('Sampling rate and binning must be positive.')
+        if self.micBinning.get() <= 0:
+            errors.append('The micrograph binning must be positive.')
         return errors
 
     def _summary(self):

@@ -2,9 +2,16 @@
 producer appended since the last poll, and write output sets that survive a
 stop and "Continue"."""
 import os
+import signal
+import sqlite3
+import time
 from datetime import datetime, timedelta
 
+from pyworkflow.mapper.sqlite import SqliteFlatMapperException
 from pyworkflow.object import Set
+
+# What SQLite and pyworkflow raise for a file that is not a readable set
+UNREADABLE_SET_ERRORS = (sqlite3.DatabaseError, SqliteFlatMapperException)
 
 # Rows are found by their SQLite 'creation' stamp (UTC, whole seconds, set by
 # the producer's INSERT). Re-reading this margin behind the newest stamp seen
@@ -12,6 +19,39 @@ from pyworkflow.object import Set
 # already seen are skipped, so nothing is returned twice.
 CREATION_MARGIN = timedelta(seconds=2)
 CREATION_FORMAT = '%Y-%m-%d %H:%M:%S'
+
+
+# Transient SQLite locks (a producer or a reader holding the file) are
+# retried with a bounded exponential back-off before giving up.
+LOCK_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def retryingLocks(action, what, log):
+    """Run action(); retry it while SQLite says the file is locked or busy."""
+    for delay in LOCK_RETRY_DELAYS + (None,):
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if delay is None or not ('locked' in str(error) or 'busy' in str(error)):
+                raise
+            log('%s: %s; trying again in %g s' % (what, error, delay))
+            time.sleep(delay)
+
+
+class FaultInjector:
+    """Kills this process with SIGKILL at a named point, for the reliability
+    tests: the environment variable holds '<point>' or '<point>:<n>' (the
+    n-th time the point is reached). Unset, it does nothing."""
+
+    def __init__(self, variable):
+        point, _, count = os.environ.get(variable, '').partition(':')
+        self.point, self.remaining = point, int(count or 1)
+
+    def reached(self, point):
+        if point == self.point:
+            self.remaining -= 1
+            if self.remaining == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _hasCommitted(setObject):
@@ -133,11 +173,14 @@ class OutputSets:
         finally:
             written.close()
 
-    def commit(self, closeStreams=False):
-        """Commit queued items; with closeStreams, close every output."""
+    def commit(self, closeStreams=False, afterEach=None):
+        """Commit queued items; with closeStreams, close every output.
+        afterEach(name) is called after each output is committed."""
         state = Set.STREAM_CLOSED if closeStreams else Set.STREAM_OPEN
         for name, outputSet in self._open.items():
             self._publish(name, outputSet, state)
+            if afterEach:
+                afterEach(name)
         if closeStreams:
             for name in self.fileNames:
                 if name not in self._open and self.hasItems(name):

@@ -1,103 +1,26 @@
 """Movie maxshift launched for real in a headless Scipion project, fed by the
 plugin's simulator of aligned movies."""
+import json
 import time
 
-import numpy as np
 import pytest
 import pwem.objects as emobj
 
-from xmipp3 import motion, table
+from maxshift_checks import (DESIGNED, DISCARDED_BY_RULE, MIC_OUTPUTS,
+                             MOVIE_OUTPUTS, along_x, assert_split_consistent,
+                             ids, run_static)
+from xmipp3 import motion
 from xmipp3.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,
-    ATTR_TOTAL_TRAVEL, OUTPUT_FILES, OUTPUT_MICS, OUTPUT_MICS_DISCARDED,
-    OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
+    ATTR_TOTAL_TRAVEL, OUTPUT_FILES, OUTPUT_MICS, OUTPUT_MOVIES,
     OUTPUT_MOVIES_DISCARDED)
-
-MOVIE_OUTPUTS = (OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
-MIC_OUTPUTS = {OUTPUT_MICS: OUTPUT_MICS_DISCARDED,
-               OUTPUT_MICS_DW: OUTPUT_MICS_DW_DISCARDED}
-
-
-def along_x(name, steps, pixel_size=1.0):
-    """A trajectory moving along x by the given steps (A)."""
-    x = np.concatenate([[0.0], np.cumsum(steps)]) / pixel_size
-    return {'name': name, 'pixel_size_A': pixel_size,
-            'shift_x_px': x.tolist(), 'shift_y_px': [0.0] * len(x)}
-
-
-# id: (trajectory, max frame shift A, total travel A)
-DESIGNED = {
-    1: (along_x('calm', [1, 1, 1, 1]), 1.0, 4.0),
-    2: (along_x('frame_jump', [1, 15, 1]), 15.0, 17.0),
-    3: (along_x('drift', [5] * 12), 5.0, 60.0),
-    4: (along_x('both', [20, 20, 20]), 20.0, 60.0),
-    5: (along_x('at_limits', [10, 10, 10, 10, 5]), 10.0, 45.0),
-}
-DISCARDED_BY_RULE = {MaxShift.REJ_FRAME: {2, 4}, MaxShift.REJ_MOVIE: {3, 4},
-                     MaxShift.REJ_AND: {4}, MaxShift.REJ_OR: {2, 3, 4}}
-
-
-def ids(protocol, name):
-    return {item.getObjId() for item in output_items(protocol, name)}
-
-
-def run_static(project, tmp_json, trajectories, simParams=None, **maxParams):
-    sim = launch(project, new_simulation(
-        project, trajectoryFile=tmp_json(trajectories), batchSize=1000,
-        samplingRate=1.0, **(simParams or {})), wait=True)
-    assert sim.getStatus() == 'finished', sim.getErrorMessage()
-    maxshift = launch(project, new_maxshift(project, sim, pollInterval=0.5,
-                                            **maxParams), wait=True)
-    assert maxshift.getStatus() == 'finished', maxshift.getErrorMessage()
-    return sim, maxshift
-
-
-def assert_split_consistent(sim, maxshift):
-    """Every movie exactly once; micrographs follow their movie."""
-    accepted, discarded = (ids(maxshift, name) for name in MOVIE_OUTPUTS)
-    assert not accepted & discarded
-    assert accepted | discarded == ids(sim, 'outputMovies')
-    for item in output_items(maxshift, OUTPUT_MOVIES):
-        assert item.isEnabled()
-    for item in output_items(maxshift, OUTPUT_MOVIES_DISCARDED):
-        assert not item.isEnabled()
-        assert item.getAttributeValue(ATTR_DISCARD_REASON)
-    for kept, dropped in MIC_OUTPUTS.items():
-        if not sim.hasAttribute(kept):
-            assert not maxshift.hasAttribute(kept)
-            continue
-        assert ids(maxshift, kept) == accepted
-        assert ids(maxshift, dropped) == discarded
-    assert_table_matches_outputs(maxshift)
-    return accepted, discarded
-
-
-def assert_table_matches_outputs(maxshift):
-    """The CSV has one row per output movie, with the items' values."""
-    rows = table.read_table(maxshift.getMotionTablePath())
-    assert len(rows) == len({r['id'] for r in rows}), 'duplicate rows'
-    byId = {r['id']: r for r in rows}
-    movies = [m for name in MOVIE_OUTPUTS for m in output_items(maxshift, name)]
-    assert set(byId) == {m.getObjId() for m in movies}
-    for movie in movies:
-        tableRow = byId[movie.getObjId()]
-        assert tableRow['micName'] == movie.getMicName()
-        assert tableRow['decision'] == (table.ACCEPTED if movie.isEnabled() else table.DISCARDED)
-        assert tableRow['reason'] == movie.getAttributeValue(ATTR_DISCARD_REASON)
-        assert tableRow['note'] == movie.getAttributeValue(ATTR_MOTION_NOTE)
-        for column, attribute in (('maxFrameShift_A', ATTR_MAX_FRAME_SHIFT),
-                                  ('totalTravel_A', ATTR_TOTAL_TRAVEL)):
-            value = movie.getAttributeValue(attribute)
-            assert tableRow[column] == (None if value is None else pytest.approx(value, rel=1e-5))
-
 
 @pytest.fixture(scope='module')
 def designed_sim(project, tmp_path_factory):
     path = tmp_path_factory.mktemp('designed') / 'designed.json'
-    import json
     path.write_text(json.dumps([DESIGNED[i][0] for i in sorted(DESIGNED)]))
     sim = launch(project, new_simulation(project, trajectoryFile=str(path),
                                          batchSize=1000, samplingRate=1.0),
