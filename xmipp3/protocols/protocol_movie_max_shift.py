@@ -1,5 +1,6 @@
 """Movie maxshift: split aligned movies, and their micrographs, by how much
 the movies moved."""
+import functools
 import itertools
 import json
 import os
@@ -220,26 +221,32 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                 self._micSources[name] = NewRowsReader(
                     emobj.SetOfMicrographs, fileName,
                     seenIds=self._micsWritten[name])
-        movies = self._read(self._movies, 'movies')
-        for movie in movies:
-            self._classifyMovie(movie, self._movies.info)
-            self._faults.reached('evaluating')
+        newMovies = self._read(self._movies, 'movies', self._classifyMovie)
         newMics = 0
         for name, source in self._micSources.items():
-            mics = self._read(source, name)
-            newMics += len(mics)
-            self._pendingMics[name] = [
-                mic for mic in self._pendingMics[name] + mics
-                if not self._splitMicrograph(name, mic, source.info)]
-        return len(movies), newMics
+            waiting = []
+            split = functools.partial(self._splitOrWait, name, source, waiting)
+            for mic in self._pendingMics[name]:
+                split(mic)
+            newMics += self._read(source, name, split)
+            self._pendingMics[name] = waiting
+        return newMovies, newMics
 
-    def _read(self, reader, what):
+    def _read(self, reader, what, handle):
+        """Hand each new item of an input to handle(); return how many."""
+        handled = 0
+
+        def handleAll():
+            nonlocal handled
+            for item in reader.iterNew():
+                handle(item)
+                handled += 1
         try:
-            return retryingLocks(reader.read, 'Reading the input %s' % what,
-                                 self.warning)
+            retryingLocks(handleAll, 'Reading the input %s' % what, self.warning)
         except UNREADABLE_SET_ERRORS as error:
             raise RuntimeError('Cannot read the input %s from %s: %s'
                                % (what, reader.fileName, error)) from error
+        return handled
 
     def _inputsClosed(self):
         """The movies and both micrograph sets are closed and all read."""
@@ -280,7 +287,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         if verdict.note:
             self._flagged.append(movie.getMicName())
 
-    def _classifyMovie(self, movie, inputInfo):
+    def _classifyMovie(self, movie):
         verdict = Verdict.measure(movie, *self._rule())
         label = 'Movie %s (id %d)' % (movie.getMicName(), movie.getObjId())
         if verdict.criterion == motion.MOTION_INVALID:
@@ -289,14 +296,21 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             self.warning('%s accepted without motion check: %s'
                          % (label, verdict.note))
         verdict.annotate(movie)
-        self._outputSets.append(MOVIE_SPLIT[not verdict.accepted], movie, inputInfo)
+        self._outputSets.append(MOVIE_SPLIT[not verdict.accepted], movie,
+                                self._movies.info)
         self._remember(movie, verdict)
+        self._faults.reached('evaluating')
 
     def _movieIdOf(self, mic):
         """Id of the movie a micrograph was made from, or None."""
         if mic.getObjId() in self._verdicts:
             return mic.getObjId()
         return self._verdictsByMicName.get(mic.getMicName(), (None,))[0]
+
+    def _splitOrWait(self, source, reader, waiting, mic):
+        """Split a micrograph, or keep a copy of it until its movie comes."""
+        if not self._splitMicrograph(source, mic, reader.info):
+            waiting.append(mic.clone(copyEnable=True))
 
     def _splitMicrograph(self, source, mic, inputInfo):
         """Write a micrograph with its movie's decision; False if no movie yet."""

@@ -74,8 +74,9 @@ class NewRowsReader:
     """Reads the items appended to a set's sqlite file since the last read.
 
     Each read opens the file, reads the stream state, then the rows stamped
-    at or after the watermark, and closes the file, so the producer is never
-    kept locked. Work per read is proportional to the new rows.
+    at or after the watermark, and closes the file when they are handled, so
+    the producer is kept waiting only while a poll's new rows are handled.
+    Work per read is proportional to the new rows.
     """
 
     def __init__(self, setClass, fileName, seenIds=()):
@@ -86,33 +87,35 @@ class NewRowsReader:
         self.closed = False  # the producer had closed the set at last read
         self.info = None  # the set's properties, for copyInfo of outputs
 
-    def read(self):
-        """Return the new items (detached clones) and update `closed`."""
+    def iterNew(self):
+        """Yield the new items, then update `closed`.
+
+        The items are the set's template object refilled for each row (as
+        pyworkflow iterates): use each before the next, clone one to keep it.
+        """
         inputSet = self.setClass(filename=self.fileName)
         try:
             if not _hasCommitted(inputSet):  # nothing written yet
-                return []
+                return
             # The state is read before the rows: if it says closed, every
             # row was already committed when the rows are read.
             inputSet.loadAllProperties()
             closed = inputSet.isStreamClosed()
+            self.info = inputSet
             where = None
             if self.newest is not None:
                 since = datetime.strptime(self.newest, CREATION_FORMAT)
                 where = "creation >= '%s'" % (since - CREATION_MARGIN).strftime(CREATION_FORMAT)
-            items = []
             for item in inputSet.iterItems(where=where):
                 stamp = item.getObjCreation()
                 if stamp and (self.newest is None or stamp > self.newest):
                     self.newest = stamp
                 if item.getObjId() not in self.seenIds:
                     self.seenIds.add(item.getObjId())
-                    items.append(item.clone(copyEnable=True))
+                    yield item
+            self.closed = closed
         finally:
             inputSet.close()
-        self.info = inputSet
-        self.closed = closed
-        return items
 
 
 class OutputSets:
