@@ -18,7 +18,7 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
                                  getProtocolFromDb)
 import pyworkflow.protocol.params as params
 
-from xmipp3 import motion, table
+from xmipp3 import motion, plots, table
 from xmipp3.protocols.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
                                         NewRowsReader, OutputSets, firstItem,
                                         retryingLocks)
@@ -58,6 +58,8 @@ UPSTREAM_GRACE_MIN_SECONDS = 10.0
 # n-th time it reaches 'evaluating' (a movie classified), 'writing' (an
 # output committed), 'table' (before the CSV is appended) or 'between-polls'.
 KILL_AT_VARIABLE = 'XMIPP3_MAXSHIFT_KILL_AT'
+# The summary plot is redrawn after a poll at most this often (and at the end)
+SUMMARY_PLOT_SECONDS = 30.0
 
 
 class Verdict:
@@ -188,6 +190,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
         self._faults = FaultInjector(KILL_AT_VARIABLE)
+        self._plotted = None  # when the summary plot was last drawn
         self._resume()
         self._movies = NewRowsReader(emobj.SetOfMovies,
                                      self.inputMovies.get().getFileName(),
@@ -354,10 +357,22 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._faults.reached('table')
         table.append_rows(self.getMotionTablePath(), self._newRows)
         self._newRows = []
+        if closeStreams or self._plotted is None or \
+                time.time() - self._plotted >= SUMMARY_PLOT_SECONDS:
+            self._plotSummary()
         self.motionStats.set(json.dumps({'counts': self._stats,
                                          'flagged': self._flagged[:LISTED_NAMES],
                                          'flaggedCount': len(self._flagged)}))
         self._store(self.motionStats)
+
+    def _plotSummary(self):
+        started = time.time()
+        rows = table.read_table(self.getMotionTablePath())
+        plots.save_summary_png(self.getSummaryPlotPath(), table.as_arrays(rows),
+                               *self._rule())
+        self._plotted = time.time()
+        self.info('Summary plot of %d movies drawn in %.2f s'
+                  % (len(rows), self._plotted - started))
 
     def _outputDefined(self, name, outputSet):
         self._defineSourceRelation(self.inputMovies, outputSet)

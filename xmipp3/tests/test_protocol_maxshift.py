@@ -229,3 +229,15 @@ def test_output_names_are_distinct_and_match_the_files_written(project, designed
     assert written == set(names)
     for name in names:
         assert getattr(maxshift, name).getFileName().endswith(OUTPUT_FILES[name])
+
+
+def test_summary_png_is_written_for_dashboards(project, designed_sim):
+    maxshift = launch(project, new_maxshift(project, designed_sim, pollInterval=0.5),
+                      wait=True)
+    path = maxshift.getSummaryPlotPath()
+    with open(path, 'rb') as png:
+        assert png.read(8) == b'\x89PNG\r\n\x1a\n'
+    import matplotlib.image
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert width >= 800 and height >= 250
+    assert 'Summary plot of 5 movies drawn' in ''.join(maxshift.getLogsAsStrings())
