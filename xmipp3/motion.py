@@ -8,6 +8,7 @@ With the sampling rate s (A/px) and the shifts p_1 .. p_n:
 - frame step         d_f = s * |p_f - p_(f-1)|,  f = 2 .. n
 - max frame shift    max_f d_f
 - total travel       sum_f d_f   (the path length, "movie shift")
+- early / late motion, first-third mean step: measure_dose_motion()
 
 Limits are inclusive: a movie exactly at a threshold is accepted.
 """
@@ -179,3 +180,180 @@ def decide(motion, rule, max_frame_limit, max_movie_limit):
     return Decision(False, '%s: %s (rule %s)' % (' and '.join(criteria),
                                                  ', '.join(details),
                                                  RULE_NAMES[rule]))
+
+
+# --------------------------------------------------------------------------
+# Dose-aware motion: early and late motion, first-third mean step
+# --------------------------------------------------------------------------
+
+CRITERION_EARLY = 'early motion'
+CRITERION_LATE = 'late motion'
+DOSE_ABSENT = 'no dose information'  # early/late motion unavailable
+DEFAULT_CUTOFF_DOSE = 4.0  # e/A2, RELION's default (--dose_motionstats_cutoff)
+_FRAME_TOLERANCE = 1e-9    # relative; absorbs rounding of the dose arithmetic
+
+
+@dataclass(frozen=True)
+class DoseMotion:
+    """Early and late motion and first-third mean step of one movie, in A.
+
+    early, late: NaN when unavailable (available is False and problem says
+    why: 'no dose information: ...' or 'invalid alignment: ...').
+    first_third_mean_step: needs no dose; NaN only for an invalid alignment.
+    """
+    early: float
+    late: float
+    first_third_mean_step: float
+    available: bool
+    problem: str = ''
+
+
+def first_third_frames(n_frames):
+    """Number m of aligned frames that make a movie's first third.
+
+    m = ceil(n / 3), but at least 2 (so that it holds one step) and at most
+    n. The first-third steps are d_2 .. d_m: one step for n <= 6, two for
+    n = 7 .. 9, seven for n = 24.
+    """
+    return min(int(n_frames), max(2, -(-int(n_frames) // 3)))
+
+
+def _number(value):
+    """value as a float, or NaN when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
+def _dose_problem(dose_per_frame, initial_dose, first_frame):
+    dose, initial = _number(dose_per_frame), _number(initial_dose)
+    if not (np.isfinite(dose) and dose > 0):
+        return ('%s: dose per frame %s is not a positive number'
+                % (DOSE_ABSENT, dose_per_frame))
+    if not (np.isfinite(initial) and initial >= 0):
+        return ('%s: initial dose %s is not a number >= 0'
+                % (DOSE_ABSENT, initial_dose))
+    frame = _number(first_frame)
+    if not (np.isfinite(frame) and frame >= 1 and frame == int(frame)):
+        return ('%s: first aligned frame %s is not a frame number >= 1'
+                % (DOSE_ABSENT, first_frame))
+    return ''
+
+
+def early_frame_limit(dose_per_frame, initial_dose=0.0, first_frame=1,
+                      cutoff_dose=DEFAULT_CUTOFF_DOSE):
+    """RELION's c = (cutoff_dose - pre_exposure) / dose_per_frame.
+
+    pre_exposure = initial_dose + (first_frame - 1) * dose_per_frame is the
+    dose the aligned range starts with. Step d_f (f = 2 .. n, frame numbers
+    of the aligned range) is early when f <= c. Expects valid dose values.
+    """
+    pre_exposure = initial_dose + (first_frame - 1) * dose_per_frame
+    return (cutoff_dose - pre_exposure) / dose_per_frame
+
+
+def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
+                        initial_dose=0.0, first_frame=1,
+                        cutoff_dose=DEFAULT_CUTOFF_DOSE):
+    """Early and late motion (RELION) and first-third mean step (Warp), A.
+
+    With the frame steps d_f = s * |p_f - p_(f-1)| (f = 2 .. n, frame 1 the
+    first aligned frame) and c from early_frame_limit():
+
+    - early = sum of d_f over f <= c (a frame exactly at c counts as early,
+      within a relative 1e-9 that absorbs rounding), late = the other steps;
+      early + late = total travel. c < 2 makes all motion late; c >= n all
+      early.
+    - first_third_mean_step = mean of d_2 .. d_m, m = first_third_frames(n).
+
+    dose_per_frame (e/A2), initial_dose (e/A2, before frame 1 of the movie)
+    and first_frame (first aligned frame of the movie, 1-based) locate the
+    aligned range in dose. They are never guessed: a dose per frame that is
+    missing, None, NaN or <= 0, an initial dose that is not a number >= 0,
+    or a first frame that is not an integer >= 1 make early and late NaN
+    (available False, problem 'no dose information: ...'); the first-third
+    mean step is still given. cutoff_dose (e/A2) is a setting, so a
+    non-finite one raises ValueError.
+
+    An alignment that measure_motion() judges invalid gives NaN for all
+    three (problem 'invalid alignment: ...'). A movie without motion
+    information (a single frame, all shifts zero) measures 0.0, as in
+    measure_motion(). Never raises on bad movie values.
+    """
+    cutoff = _number(cutoff_dose)
+    if not np.isfinite(cutoff):
+        raise ValueError('cutoff dose %r is not a finite number'
+                         % (cutoff_dose,))
+    motion = measure_motion(xshifts, yshifts, sampling_rate)
+    if not motion.is_valid:
+        return DoseMotion(np.nan, np.nan, np.nan, False,
+                          '%s: %s' % (MOTION_INVALID, motion.problem))
+    steps = frame_steps(np.asarray(xshifts, dtype=float).ravel(),
+                        np.asarray(yshifts, dtype=float).ravel())
+    steps *= float(sampling_rate)
+    n_frames = motion.n_frames
+    first_third = (float(steps[:first_third_frames(n_frames) - 1].mean())
+                   if n_frames > 1 else 0.0)
+    problem = _dose_problem(dose_per_frame, initial_dose, first_frame)
+    if problem:
+        return DoseMotion(np.nan, np.nan, first_third, False, problem)
+    limit = early_frame_limit(float(dose_per_frame), float(initial_dose),
+                              int(float(first_frame)), cutoff)
+    # the early steps are a prefix: d_2 .. d_k with k the last frame <= c
+    frames = np.arange(2, n_frames + 1)
+    n_early = int(np.count_nonzero(
+        frames <= limit + _FRAME_TOLERANCE * max(1.0, abs(limit))))
+    # a running sum never decreases, so early never decreases with c
+    early = float(np.cumsum(steps)[n_early - 1]) if n_early else 0.0
+    return DoseMotion(early, float(steps[n_early:].sum()), first_third, True)
+
+
+@dataclass(frozen=True)
+class DoseDecision(Decision):
+    """A Decision with a note: why the dose limits could not be checked."""
+    note: str = ''  # '' when checked (or no limit set)
+
+
+def _limit(value, name):
+    if value is None:
+        return None
+    limit = _number(value)
+    if not (np.isfinite(limit) and limit >= 0):
+        raise ValueError('%s %r is not None or a number >= 0' % (name, value))
+    return limit
+
+
+def decide_dose_limits(dose_motion, max_early=None, max_late=None):
+    """Discard a movie whose early or late motion (A) is over its limit.
+
+    Each limit is off when None (the default), inclusive otherwise; a
+    limit that is not None or a number >= 0 raises ValueError. The reason
+    reads like decide()'s, without a rule: 'early motion: 5.20 A > 4 A',
+    'early motion and late motion: 5.20 A > 4 A, 31.00 A > 20 A'.
+
+    A movie whose early/late motion is unavailable (no dose information,
+    invalid alignment) is NOT discarded by these limits: it is accepted with
+    an empty reason and note 'early/late motion not checked: <problem>'
+    (only when a limit is set). An invalid alignment is discarded by
+    decide() anyway.
+    """
+    limits = [(name, limit, field) for name, limit, field in (
+        (CRITERION_EARLY, _limit(max_early, 'max early motion'), 'early'),
+        (CRITERION_LATE, _limit(max_late, 'max late motion'), 'late'))
+        if limit is not None]
+    if not limits:
+        return DoseDecision(True)
+    if not dose_motion.available:
+        return DoseDecision(True, '', 'early/late motion not checked: %s'
+                            % dose_motion.problem)
+    criteria, details = [], []
+    for name, limit, field in limits:
+        value = getattr(dose_motion, field)
+        if value > limit:
+            criteria.append(name)
+            details.append('%s A > %g A' % (_format(value), limit))
+    if not criteria:
+        return DoseDecision(True)
+    return DoseDecision(False, '%s: %s' % (' and '.join(criteria),
+                                           ', '.join(details)))

@@ -2,7 +2,8 @@
 
 The data (xmipp3/data/real_motion_trajectories.json, see the README there) are
 per-frame global shifts parsed from public repositories; RELION entries carry
-RELION's own accumulated motion, which must equal our total travel.
+RELION's own accumulated motion, which must equal our total travel (and, for
+the RELION tutorial movies, our early and late motion).
 """
 import json
 import os
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 
 import xmipp3.motion
+from xmipp3.auto_threshold import AutoThresholds, motion_metrics
 from xmipp3.motion import (MOTION_INVALID, REJ_FRAME, REJ_OR, decide,
-                           measure_motion)
+                           measure_dose_motion, measure_motion)
 
 DATA_FILE = os.path.join(os.path.dirname(xmipp3.motion.__file__), 'data',
                          'real_motion_trajectories.json')
@@ -116,3 +118,69 @@ def test_ordinary_tilt_movies_are_not_all_discarded_by_frame():
                           1e9).accepted]
     assert len(tilts) > 100
     assert len(accepted) > 0.9 * len(tilts)
+
+
+# --------------------------------------------------------------------------
+# Early and late motion, automatic thresholds
+# --------------------------------------------------------------------------
+
+TUTORIAL_SOURCES = ('dials/data-files', 'Conecsion/sppractice',
+                    '3dem/em-testdata')
+TUTORIAL_DOSE = 1.277  # e/A2 per frame; no pre-exposure
+TUTORIAL_ENTRIES = [e for e in ENTRIES
+                    if e.get('source') in TUTORIAL_SOURCES
+                    and e.get('dose_per_frame_e_per_A2') == TUTORIAL_DOSE]
+TILT_ENTRIES = [e for e in ENTRIES if e.get('source') == TILT_SOURCE]
+
+
+def test_every_relion_tutorial_entry_is_checked_for_early_and_late_motion():
+    # guards the parametrized comparison below: 24 + 24 + 1 movies
+    assert len(TUTORIAL_ENTRIES) == 49
+    assert all(RELION_KEY in e for e in TUTORIAL_ENTRIES)
+
+
+@pytest.mark.parametrize('entry', TUTORIAL_ENTRIES, ids=label)
+def test_early_and_late_motion_equal_relions(entry):
+    # The tilt movies carry an unknown per-tilt pre-exposure: not checked.
+    _, early_px, late_px = entry[RELION_KEY]
+    pixel = entry['pixel_size_A']
+    result = measure_dose_motion(entry['shift_x_px'], entry['shift_y_px'],
+                                 pixel, entry['dose_per_frame_e_per_A2'])
+    assert result.available, result.problem
+    assert abs(result.early - early_px * pixel) <= 1e-3, (
+        '%s: early %.6f A, RELION %.6f px * %.4f A/px'
+        % (label(entry), result.early, early_px, pixel))
+    assert abs(result.late - late_px * pixel) <= 1e-3, (
+        '%s: late %.6f A, RELION %.6f px * %.4f A/px'
+        % (label(entry), result.late, late_px, pixel))
+
+
+def auto_decisions(entries):
+    auto = AutoThresholds()
+    decisions = {}
+    for index, entry in enumerate(entries):
+        decisions.update(auto.add(index, motion_metrics(measure(entry))))
+    decisions.update(auto.finish_warmup())
+    assert sorted(decisions) == list(range(len(entries)))
+    return [decisions[index] for index in range(len(entries))]
+
+
+@pytest.mark.parametrize('order', ['file order', 'reversed'])
+def test_failed_tilt_alignments_are_discarded_by_automatic_thresholds(order):
+    # In file order the failed movie falls in the warm-up, reversed after it.
+    tilts = TILT_ENTRIES if order == 'file order' else TILT_ENTRIES[::-1]
+    decisions = auto_decisions(tilts)
+    failed = [i for i, e in enumerate(tilts)
+              if largest_step_px(e) > FAILED_JUMP_PX]
+    assert failed, 'no tilt-series entry with a jump > %g px' % FAILED_JUMP_PX
+    for index in failed:
+        assert not decisions[index].accepted, label(tilts[index])
+        assert decisions[index].reason.startswith('max frame shift'), \
+            decisions[index].reason
+    # Most tilt movies are kept. The automatic mode assumes one population:
+    # it also discards the highest tilts of the most mobile series.
+    assert sum(d.accepted for d in decisions) > 0.9 * len(tilts)
+
+
+def test_relion_tutorial_session_loses_no_movie_to_automatic_thresholds():
+    assert all(d.accepted for d in auto_decisions(TUTORIAL_ENTRIES))
