@@ -6,6 +6,7 @@ invalid), decision 'accepted' or 'discarded', the discard reason and the
 motion note (see the protocol's item attributes).
 """
 import csv
+import io
 import os
 
 import numpy as np
@@ -49,9 +50,15 @@ def append_rows(path, rows):
 
 
 def read_table(path):
-    """Rows as dicts: id as int, metrics as float (None when empty)."""
+    """Rows as dicts: id as int, metrics as float (None when empty).
+
+    A last line still being written (no newline yet) is left out, so a
+    reader never sees half a row while the protocol appends.
+    """
     with open(path, newline='', encoding='utf-8') as tableFile:
-        rows = list(csv.DictReader(tableFile))
+        text = tableFile.read()
+    complete = text[:text.rfind('\n') + 1]
+    rows = list(csv.DictReader(io.StringIO(complete)))
     for tableRow in rows:
         tableRow['id'] = int(tableRow['id'])
         for column in NUMERIC:

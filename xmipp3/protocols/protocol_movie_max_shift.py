@@ -366,13 +366,17 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._store(self.motionStats)
 
     def _plotSummary(self):
-        started = time.time()
-        rows = table.read_table(self.getMotionTablePath())
-        plots.save_summary_png(self.getSummaryPlotPath(), table.as_arrays(rows),
-                               *self._rule())
-        self._plotted = time.time()
+        """Redraw the dashboard PNG; a failure here never stops the run."""
+        started = self._plotted = time.time()
+        try:
+            rows = table.read_table(self.getMotionTablePath())
+            plots.save_summary_png(self.getSummaryPlotPath(),
+                                   table.as_arrays(rows), *self._rule())
+        except Exception as error:  # matplotlib and the disk raise many kinds
+            self.warning('The summary plot could not be drawn: %s' % error)
+            return
         self.info('Summary plot of %d movies drawn in %.2f s'
-                  % (len(rows), self._plotted - started))
+                  % (len(rows), time.time() - started))
 
     def _outputDefined(self, name, outputSet):
         self._defineSourceRelation(self.inputMovies, outputSet)
@@ -394,6 +398,10 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
     # -------------------------- INFO functions ------------------------------
     def _validate(self):
         errors = []
+        if self.rejType.get() not in range(len(self.REJ_TYPES)):
+            errors.append('The rejection type must be one of 0-3 (%s).'
+                          % ', '.join(self.REJ_TYPES))
+            return errors
         if self.rejType.get() != self.REJ_MOVIE and not self.maxFrameShift.get() > 0:
             errors.append('Max frame shift must be a positive number of A.')
         if self.rejType.get() != self.REJ_FRAME and not self.maxMovieShift.get() > 0:

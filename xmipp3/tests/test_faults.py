@@ -40,7 +40,7 @@ def launch_with_kill_point(project, protocol, point):
 
 def test_killed_at_six_points_and_continued_loses_and_duplicates_nothing(project):
     sim = launch(project, new_simulation(
-        project, source=1, numberOfMovies=120, batchSize=10, batchInterval=1.0,
+        project, source=1, numberOfMovies=240, batchSize=10, batchInterval=1.0,
         outlierFraction=0.2, seed=11))
     wait_for_output(project, sim, 'outputMovies')
     maxshift = new_maxshift(project, sim, pollInterval=0.3)
@@ -57,7 +57,7 @@ def test_killed_at_six_points_and_continued_loses_and_duplicates_nothing(project
     wait_until_done(project, maxshift)
     assert killed == KILL_POINTS
     accepted, discarded = assert_split_consistent(sim, maxshift)
-    assert len(accepted) + len(discarded) == 120
+    assert len(accepted) + len(discarded) == 240
     for name in MOVIE_OUTPUTS + tuple(MIC_OUTPUTS) + tuple(MIC_OUTPUTS.values()):
         items = [item.getObjId() for item in output_items(maxshift, name)]
         assert len(items) == len(set(items)), 'duplicates in %s' % name

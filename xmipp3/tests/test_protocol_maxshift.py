@@ -241,3 +241,8 @@ def test_summary_png_is_written_for_dashboards(project, designed_sim):
     height, width = matplotlib.image.imread(path).shape[:2]
     assert width >= 800 and height >= 250
     assert 'Summary plot of 5 movies drawn' in ''.join(maxshift.getLogsAsStrings())
+
+
+def test_validation_rejects_an_unknown_rejection_type(project, designed_sim):
+    errors = new_maxshift(project, designed_sim, rejType=7).validate()
+    assert any('rejection type must be one of 0-3' in error for error in errors), errors
