@@ -11,19 +11,26 @@ import os
 
 import numpy as np
 
-COLUMNS = ('id', 'micName', 'maxFrameShift_A', 'totalTravel_A', 'decision',
-           'reason', 'note')
-NUMERIC = ('maxFrameShift_A', 'totalTravel_A')
+# Dose-aware metrics: empty when the movies carry no dose information
+DOSE_METRICS = ('earlyMotion_A', 'lateMotion_A', 'firstThirdMeanStep_A')
+NUMERIC = ('maxFrameShift_A', 'totalTravel_A') + DOSE_METRICS
+COLUMNS = ('id', 'micName') + NUMERIC + ('decision', 'reason', 'note')
 ACCEPTED, DISCARDED = 'accepted', 'discarded'
 
 
 def row(movieId, micName, maxFrameShift, totalTravel, accepted, reason='',
-        note=''):
-    """One table row; metrics in A, None when unknown."""
-    return {'id': movieId, 'micName': micName,
-            'maxFrameShift_A': maxFrameShift, 'totalTravel_A': totalTravel,
-            'decision': ACCEPTED if accepted else DISCARDED,
-            'reason': reason, 'note': note}
+        note='', **doseMetrics):
+    """One table row; metrics in A, None when unknown. doseMetrics: any of
+    DOSE_METRICS by name."""
+    unknown = set(doseMetrics) - set(DOSE_METRICS)
+    if unknown:
+        raise ValueError('unknown table columns: %s' % ', '.join(sorted(unknown)))
+    tableRow = dict.fromkeys(DOSE_METRICS)
+    tableRow.update(doseMetrics, id=movieId, micName=micName,
+                    maxFrameShift_A=maxFrameShift, totalTravel_A=totalTravel,
+                    decision=ACCEPTED if accepted else DISCARDED,
+                    reason=reason, note=note)
+    return tableRow
 
 
 def _formatted(tableRow):
@@ -62,7 +69,8 @@ def read_table(path):
     for tableRow in rows:
         tableRow['id'] = int(tableRow['id'])
         for column in NUMERIC:
-            tableRow[column] = float(tableRow[column]) if tableRow[column] else None
+            value = tableRow.get(column)  # absent in tables of older versions
+            tableRow[column] = float(value) if value else None
     return rows
 
 
@@ -70,11 +78,10 @@ def as_arrays(rows):
     """Columns as numpy arrays for plotting: metrics NaN when unknown,
     'accepted' a boolean array."""
     def floats(column):
-        return np.array([np.nan if r[column] is None else r[column] for r in rows],
+        return np.array([np.nan if r.get(column) is None else r[column] for r in rows],
                         dtype=float)
-    return {'id': np.array([r['id'] for r in rows], dtype=int),
-            'micName': [r['micName'] for r in rows],
-            'maxFrameShift_A': floats('maxFrameShift_A'),
-            'totalTravel_A': floats('totalTravel_A'),
-            'accepted': np.array([r['decision'] == ACCEPTED for r in rows], dtype=bool),
-            'reason': [r['reason'] for r in rows]}
+    arrays = {column: floats(column) for column in NUMERIC}
+    return dict(arrays, id=np.array([r['id'] for r in rows], dtype=int),
+                micName=[r['micName'] for r in rows],
+                accepted=np.array([r['decision'] == ACCEPTED for r in rows], dtype=bool),
+                reason=[r['reason'] for r in rows])

@@ -18,7 +18,7 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
                                  getProtocolFromDb)
 import pyworkflow.protocol.params as params
 
-from xmipp3 import motion, plots, table
+from xmipp3 import auto_threshold, motion, plots, table
 from xmipp3.protocols.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
                                         NewRowsReader, OutputSets, firstItem,
                                         retryingLocks)
@@ -42,11 +42,21 @@ OUTPUT_FILES = {OUTPUT_MOVIES: 'movies_accepted.sqlite',
                 OUTPUT_MICS_DW: 'micrographs_dw_accepted.sqlite',
                 OUTPUT_MICS_DW_DISCARDED: 'micrographs_dw_discarded.sqlite'}
 
-# Item attributes (columns in Scipion's set viewer)
-ATTR_MAX_FRAME_SHIFT = '_xmipp_maxFrameShift'  # A
-ATTR_TOTAL_TRAVEL = '_xmipp_totalTravel'  # A
+# Item attributes (columns in Scipion's set viewer), in A, and the table
+# column of each metric; dose-aware metrics are empty without dose information
+ATTR_MAX_FRAME_SHIFT = '_xmipp_maxFrameShift'
+ATTR_TOTAL_TRAVEL = '_xmipp_totalTravel'
+ATTR_EARLY_MOTION = '_xmipp_earlyMotion'
+ATTR_LATE_MOTION = '_xmipp_lateMotion'
+ATTR_FIRST_THIRD_STEP = '_xmipp_firstThirdMeanStep'
+METRIC_ATTRIBUTES = {'maxFrameShift_A': ATTR_MAX_FRAME_SHIFT,
+                     'totalTravel_A': ATTR_TOTAL_TRAVEL,
+                     'earlyMotion_A': ATTR_EARLY_MOTION,
+                     'lateMotion_A': ATTR_LATE_MOTION,
+                     'firstThirdMeanStep_A': ATTR_FIRST_THIRD_STEP}
 ATTR_DISCARD_REASON = '_xmipp_discardReason'  # '' when accepted
-ATTR_MOTION_NOTE = '_xmipp_motionNote'  # why an accepted movie is flagged
+ATTR_MOTION_NOTE = '_xmipp_motionNote'  # what could not be checked, and why
+AUTO_STATE_FILE = 'auto_thresholds.json'
 
 NO_MOVIE = 'no movie'  # criterion of a micrograph whose movie never came
 LISTED_NAMES = 10  # names listed in logs and the summary before "and N more"
@@ -63,56 +73,96 @@ SUMMARY_PLOT_SECONDS = 30.0
 
 
 class Verdict:
-    """The decision on one movie, as stored on its items."""
-    __slots__ = ('accepted', 'maxFrameShift', 'totalTravel', 'reason', 'note')
+    """The decision on one movie, as stored on its items and in the table."""
+    __slots__ = ('accepted', 'metrics', 'reason', 'note')
 
-    def __init__(self, accepted, maxFrameShift, totalTravel, reason, note):
+    def __init__(self, accepted, metrics, reason='', note=''):
         self.accepted = accepted
-        self.maxFrameShift = maxFrameShift
-        self.totalTravel = totalTravel
+        self.metrics = metrics  # table column -> A, or None
         self.reason = reason
         self.note = note
 
     @classmethod
-    def measure(cls, movie, rule, maxFrameShift, maxMovieShift):
-        alignment = movie.getAlignment() if movie.hasAlignment() else None
-        xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
-        measured = motion.measure_motion(
-            xshifts, yshifts, movie.getSamplingRate(),
-            alignment.getRange() if alignment else None)
-        decision = motion.decide(measured, rule, maxFrameShift, maxMovieShift)
-        note = ('%s: %s' % (measured.quality, measured.problem)
-                if measured.quality == motion.MOTION_ABSENT else '')
-        return cls(decision.accepted, _finiteOrNone(measured.max_frame_shift),
-                   _finiteOrNone(measured.total_travel), decision.reason, note)
-
-    @classmethod
     def fromItem(cls, item):
-        return cls(item.isEnabled(), getattr(item, ATTR_MAX_FRAME_SHIFT).get(),
-                   getattr(item, ATTR_TOTAL_TRAVEL).get(),
+        metrics = {column: getattr(item, attribute).get()
+                   if hasattr(item, attribute) else None
+                   for column, attribute in METRIC_ATTRIBUTES.items()}
+        return cls(item.isEnabled(), metrics,
                    getattr(item, ATTR_DISCARD_REASON).get() or '',
                    getattr(item, ATTR_MOTION_NOTE).get() or '')
 
+    def also(self, decision):
+        """This verdict, also discarded if another decision discards."""
+        if decision.accepted:
+            return self
+        return Verdict(False, self.metrics,
+                       '; '.join(r for r in (self.reason, decision.reason) if r),
+                       self.note)
+
     @property
     def criterion(self):
-        return motion.Decision(self.accepted, self.reason).criterion
+        """What discarded the movie first, e.g. 'total travel (automatic)'."""
+        first = self.reason.split('; ', 1)[0]
+        criterion = first.split(':', 1)[0]
+        return (criterion + ' (automatic)'
+                if first.endswith(auto_threshold.REASON_SUFFIX) else criterion)
 
     def tableRow(self, movie):
+        metrics = dict(self.metrics)
         return table.row(movie.getObjId(), movie.getMicName(),
-                         self.maxFrameShift, self.totalTravel, self.accepted,
-                         self.reason, self.note)
+                         metrics.pop('maxFrameShift_A'),
+                         metrics.pop('totalTravel_A'), self.accepted,
+                         self.reason, self.note, **metrics)
 
     def annotate(self, item):
         """Write the decision and its metrics on a movie or micrograph."""
         item.setEnabled(self.accepted)
-        setattr(item, ATTR_MAX_FRAME_SHIFT, pwobj.Float(self.maxFrameShift))
-        setattr(item, ATTR_TOTAL_TRAVEL, pwobj.Float(self.totalTravel))
+        for column, attribute in METRIC_ATTRIBUTES.items():
+            setattr(item, attribute, pwobj.Float(self.metrics[column]))
         setattr(item, ATTR_DISCARD_REASON, pwobj.String(self.reason))
         setattr(item, ATTR_MOTION_NOTE, pwobj.String(self.note))
 
 
+class MovieJudge:
+    """Measures a movie and applies the protocol's fixed criteria: the rule,
+    and the early and late motion limits when set."""
+
+    def __init__(self, rule, maxFrameShift, maxMovieShift, doseCutoff=4.0,
+                 maxEarly=None, maxLate=None):
+        self.rule = (rule, maxFrameShift, maxMovieShift)
+        self.doseCutoff, self.maxEarly, self.maxLate = doseCutoff, maxEarly, maxLate
+
+    def judge(self, movie):
+        """Return the verdict and the metrics the automatic mode learns."""
+        alignment = movie.getAlignment() if movie.hasAlignment() else None
+        xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
+        rate = movie.getSamplingRate()
+        measured = motion.measure_motion(
+            xshifts, yshifts, rate, alignment.getRange() if alignment else None)
+        acquisition = movie.getAcquisition()
+        dose = motion.measure_dose_motion(
+            xshifts, yshifts, rate, acquisition.getDosePerFrame(),
+            acquisition.getDoseInitial(),
+            alignment.getRange()[0] if alignment else None, self.doseCutoff)
+        decision = motion.decide(measured, *self.rule)
+        doseDecision = motion.decide_dose_limits(dose, self.maxEarly, self.maxLate)
+        notes = [doseDecision.note]
+        if measured.quality == motion.MOTION_ABSENT:
+            notes.insert(0, '%s: %s' % (measured.quality, measured.problem))
+        metrics = {'maxFrameShift_A': measured.max_frame_shift,
+                   'totalTravel_A': measured.total_travel,
+                   'earlyMotion_A': dose.early, 'lateMotion_A': dose.late,
+                   'firstThirdMeanStep_A': dose.first_third_mean_step}
+        verdict = Verdict(decision.accepted,
+                          {k: _finiteOrNone(v) for k, v in metrics.items()},
+                          decision.reason, '; '.join(n for n in notes if n))
+        if measured.is_valid:
+            verdict = verdict.also(doseDecision)
+        return verdict, auto_threshold.motion_metrics(measured, dose)
+
+
 def _finiteOrNone(value):
-    return None if value != value else value  # NaN is stored as NULL
+    return None if value is None or value != value else value  # NaN -> NULL
 
 
 class XmippProtMovieMaxShift(ProtProcessMovies):
@@ -169,6 +219,42 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                       help='How often a streaming input is checked for new '
                            'movies and micrographs.')
 
+        form.addSection(label='Optional criteria')
+        form.addParam('doseCutoff', params.FloatParam,
+                      default=motion.DEFAULT_CUTOFF_DOSE,
+                      label='Early motion dose cutoff (e/A2)',
+                      help='Early motion (RELION\'s definition) is the motion '
+                           'of the frames until this accumulated dose, late '
+                           'motion the rest. Needs the dose per frame in the '
+                           'movies\' acquisition; without it both are '
+                           'reported as unavailable.')
+        form.addParam('maxEarlyMotion', params.FloatParam, allowsNull=True,
+                      label='Max early motion (A)',
+                      help='Empty: not used. A movie over it is discarded, in '
+                           'addition to the rejection type. Movies without '
+                           'dose information are not checked (noted).')
+        form.addParam('maxLateMotion', params.FloatParam, allowsNull=True,
+                      label='Max late motion (A)',
+                      help='Empty: not used. As the max early motion.')
+        form.addParam('useAutoThresholds', params.BooleanParam, default=False,
+                      label='Automatic thresholds?',
+                      help='Learn what is normal for this session and also '
+                           'discard outliers: after a warm-up, a movie is '
+                           'discarded when its max frame shift or total '
+                           'travel exceeds median + k sigma (sigma from the '
+                           'MAD) of the movies accepted so far. The warm-up '
+                           'movies are judged when it ends. Meant for single-'
+                           'particle sessions (one population of movies).')
+        form.addParam('autoWarmup', params.IntParam,
+                      default=auto_threshold.DEFAULT_WARMUP,
+                      condition='useAutoThresholds',
+                      label='Warm-up (movies)',
+                      help='Movies seen before the first automatic decision.')
+        form.addParam('autoK', params.FloatParam, default=auto_threshold.DEFAULT_K,
+                      condition='useAutoThresholds', label='Outlier factor k',
+                      help='Thresholds are median + k sigma: larger k '
+                           'discards fewer movies.')
+
     # -------------------------- INSERT steps functions ----------------------
     def _insertAllSteps(self):
         # The launch time makes "Continue" run the step again: it resumes
@@ -191,6 +277,11 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._newRows = []  # table rows of movies not yet committed
         self._faults = FaultInjector(KILL_AT_VARIABLE)
         self._plotted = None  # when the summary plot was last drawn
+        self._judge = MovieJudge(*self._rule(), doseCutoff=self.doseCutoff.get(),
+                                 maxEarly=self.maxEarlyMotion.get(),
+                                 maxLate=self.maxLateMotion.get())
+        self._auto = None  # AutoThresholds when used
+        self._held = {}  # movie id -> (copy, verdict) awaiting the automatic decision
         self._resume()
         self._movies = NewRowsReader(emobj.SetOfMovies,
                                      self.inputMovies.get().getFileName(),
@@ -208,9 +299,10 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             if not final:
                 self._commit()
             self.info('Poll %d: %d new movies, %d new micrographs, %d movies '
-                      'classified, %.3f s' % (poll, newMovies, newMics,
-                                              len(self._verdicts),
-                                              time.time() - started))
+                      'classified, %.3f s%s' % (
+                          poll, newMovies, newMics, len(self._verdicts),
+                          time.time() - started,
+                          '; ' + self._auto.describe() if self._auto else ''))
             if final:
                 break
             self._faults.reached('between-polls')
@@ -227,11 +319,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         newMovies = self._read(self._movies, 'movies', self._classifyMovie)
         newMics = 0
         for name, source in self._micSources.items():
-            waiting = []
-            split = functools.partial(self._splitOrWait, name, source, waiting)
-            for mic in self._pendingMics[name]:
-                split(mic)
-            newMics += self._read(source, name, split)
+            waiting = self._splitPending(name, source)
+            newMics += self._read(source, name, functools.partial(
+                self._splitOrWait, name, source, waiting))
             self._pendingMics[name] = waiting
         return newMovies, newMics
 
@@ -272,6 +362,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                 for mic in self._outputSets.iterWritten(name):
                     self._micsWritten[source].add(mic.getObjId())
                     self._moviesWithMic[source].add(self._movieIdOf(mic))
+        if self.useAutoThresholds.get():
+            self._auto = self._loadAutoThresholds()
         # The table is rewritten from the outputs, so rows of a run killed
         # between committing the outputs and the table are neither lost nor
         # repeated.
@@ -287,15 +379,38 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._verdictsByMicName[movie.getMicName()] = (movie.getObjId(), verdict)
         self._stats['processed'] += 1
         self._stats['accepted' if verdict.accepted else verdict.criterion] += 1
-        if verdict.note:
+        if verdict.note.startswith(motion.MOTION_ABSENT):
             self._flagged.append(movie.getMicName())
 
     def _classifyMovie(self, movie):
-        verdict = Verdict.measure(movie, *self._rule())
+        verdict, autoMetrics = self._judge.judge(movie)
+        movieId = movie.getObjId()
+        if self._auto is None:
+            return self._write(movie, verdict)
+        if movieId in self._auto.pending_keys:  # held when a run was stopped
+            decisions = {}
+        else:
+            decisions = dict(self._auto.add(movieId, autoMetrics))
+        if movieId in decisions:
+            self._write(movie, verdict.also(decisions.pop(movieId)))
+        else:
+            self._held[movieId] = (movie.clone(copyEnable=True), verdict)
+        self._writeHeld(decisions)
+
+    def _writeHeld(self, decisions):
+        """Write the held movies that the automatic thresholds decided."""
+        if decisions and self._held:
+            self.info('Warm-up over: %s' % self._auto.describe())
+        for movieId, decision in decisions.items():
+            if movieId in self._held:  # else written before a restart
+                movie, verdict = self._held.pop(movieId)
+                self._write(movie, verdict.also(decision))
+
+    def _write(self, movie, verdict):
         label = 'Movie %s (id %d)' % (movie.getMicName(), movie.getObjId())
         if verdict.criterion == motion.MOTION_INVALID:
             self.warning('%s discarded: %s' % (label, verdict.reason))
-        elif verdict.note:
+        elif verdict.note.startswith(motion.MOTION_ABSENT):
             self.warning('%s accepted without motion check: %s'
                          % (label, verdict.note))
         verdict.annotate(movie)
@@ -304,11 +419,33 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._remember(movie, verdict)
         self._faults.reached('evaluating')
 
+    def _loadAutoThresholds(self):
+        path = self._getExtraPath(AUTO_STATE_FILE)
+        if os.path.exists(path):
+            with open(path, encoding='utf-8') as stateFile:
+                return auto_threshold.AutoThresholds.from_dict(json.load(stateFile))
+        return auto_threshold.AutoThresholds(warmup=self.autoWarmup.get(),
+                                             k=self.autoK.get())
+
+    def _saveAutoThresholds(self):
+        path = self._getExtraPath(AUTO_STATE_FILE)
+        with open(path + '.partial', 'w', encoding='utf-8') as stateFile:
+            json.dump(self._auto.to_dict(), stateFile)
+        os.replace(path + '.partial', path)
+
     def _movieIdOf(self, mic):
         """Id of the movie a micrograph was made from, or None."""
         if mic.getObjId() in self._verdicts:
             return mic.getObjId()
         return self._verdictsByMicName.get(mic.getMicName(), (None,))[0]
+
+    def _splitPending(self, source, reader):
+        """Split the waiting micrographs whose movie is now classified;
+        return those still waiting."""
+        waiting = []
+        for mic in self._pendingMics[source]:
+            self._splitOrWait(source, reader, waiting, mic)
+        return waiting
 
     def _splitOrWait(self, source, reader, waiting, mic):
         """Split a micrograph, or keep a copy of it until its movie comes."""
@@ -330,6 +467,10 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                              inputInfo)
 
     def _finish(self):
+        if self._auto is not None:
+            self._writeHeld(dict(self._auto.finish_warmup()))
+        for name, source in self._micSources.items():
+            self._pendingMics[name] = self._splitPending(name, source)
         micSources = self._micSources
         for name, mics in self._pendingMics.items():
             for mic in mics:
@@ -357,12 +498,15 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._faults.reached('table')
         table.append_rows(self.getMotionTablePath(), self._newRows)
         self._newRows = []
+        if self._auto is not None:
+            self._saveAutoThresholds()
         if closeStreams or self._plotted is None or \
                 time.time() - self._plotted >= SUMMARY_PLOT_SECONDS:
             self._plotSummary()
-        self.motionStats.set(json.dumps({'counts': self._stats,
-                                         'flagged': self._flagged[:LISTED_NAMES],
-                                         'flaggedCount': len(self._flagged)}))
+        self.motionStats.set(json.dumps({
+            'counts': self._stats, 'flagged': self._flagged[:LISTED_NAMES],
+            'flaggedCount': len(self._flagged),
+            'automatic': self._auto.describe() if self._auto else ''}))
         self._store(self.motionStats)
 
     def _plotSummary(self):
@@ -408,6 +552,17 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             errors.append('Max movie shift must be a positive number of A.')
         if not self.pollInterval.get() > 0:
             errors.append('The polling interval must be positive.')
+        for name, label in (('maxEarlyMotion', 'max early motion'),
+                            ('maxLateMotion', 'max late motion')):
+            if getattr(self, name).get() is not None and not getattr(self, name).get() > 0:
+                errors.append('The %s must be positive (or empty: not used).' % label)
+        if not self.doseCutoff.get() > 0:
+            errors.append('The early motion dose cutoff must be positive.')
+        if self.useAutoThresholds.get() and (
+                self.autoWarmup.get() < auto_threshold.MIN_REFERENCE
+                or not self.autoK.get() > 0):
+            errors.append('Automatic thresholds need a warm-up of at least %d '
+                          'movies and a positive k.' % auto_threshold.MIN_REFERENCE)
         movies = self.inputMovies.get()
         if movies is None:
             errors.append('Choose the aligned movies to check.')
@@ -432,6 +587,12 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             limits.append('max frame shift %g A' % frameLimit)
         if motion.uses_movie_limit(rule):
             limits.append('max movie shift %g A' % movieLimit)
+        for name, label in (('maxEarlyMotion', 'max early motion'),
+                            ('maxLateMotion', 'max late motion')):
+            if getattr(self, name).get() is not None:
+                limits.append('%s %g A (dose cutoff %g e/A2)'
+                              % (label, getattr(self, name).get(),
+                                 self.doseCutoff.get()))
         summary = ['Rule: %s (%s)' % (self.REJ_TYPES[rule], ', '.join(limits))]
         if not self.motionStats.get():
             return summary + ['No movie classified yet.']
@@ -444,6 +605,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         for criterion, count in sorted(counts.items()):
             if criterion not in ('processed', 'accepted'):
                 summary.append('  discarded by %s: %d' % (criterion, count))
+        if stats.get('automatic'):
+            automatic = stats['automatic']
+            summary.append(automatic[0].upper() + automatic[1:])
         if stats['flaggedCount']:
             summary.append('WARNING: %d movies have no motion information '
                            '(single frame or all-zero shifts) and were '

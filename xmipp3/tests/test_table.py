@@ -2,6 +2,8 @@
 the protocol is writing."""
 import math
 
+import pytest
+
 from xmipp3 import table
 
 
@@ -11,11 +13,32 @@ def test_rows_written_and_appended_read_back_with_their_types(tmp_path):
     table.append_rows(path, [table.row(2, 'b.mrc', None, None, False,
                                        'invalid alignment: no shifts')])
     rows = table.read_table(path)
+    noDose = dict.fromkeys(table.DOSE_METRICS)
     assert rows == [
-        {'id': 1, 'micName': 'a.mrc', 'maxFrameShift_A': 1.5, 'totalTravel_A': 20.25,
-         'decision': 'accepted', 'reason': '', 'note': ''},
-        {'id': 2, 'micName': 'b.mrc', 'maxFrameShift_A': None, 'totalTravel_A': None,
-         'decision': 'discarded', 'reason': 'invalid alignment: no shifts', 'note': ''}]
+        dict(noDose, id=1, micName='a.mrc', maxFrameShift_A=1.5, totalTravel_A=20.25,
+             decision='accepted', reason='', note=''),
+        dict(noDose, id=2, micName='b.mrc', maxFrameShift_A=None, totalTravel_A=None,
+             decision='discarded', reason='invalid alignment: no shifts', note='')]
+
+
+def test_dose_metrics_round_trip_and_unknown_columns_are_refused(tmp_path):
+    path = str(tmp_path / 'motion.csv')
+    table.write_table(path, [table.row(1, 'a.mrc', 1.5, 20.0, True, earlyMotion_A=3.25,
+                                       lateMotion_A=16.75, firstThirdMeanStep_A=1.125)])
+    tableRow = table.read_table(path)[0]
+    assert (tableRow['earlyMotion_A'], tableRow['lateMotion_A'],
+            tableRow['firstThirdMeanStep_A']) == (3.25, 16.75, 1.125)
+    with pytest.raises(ValueError):
+        table.row(1, 'a', 1.0, 2.0, True, bogus_A=1.0)
+
+
+def test_a_table_of_an_older_version_without_dose_columns_still_reads(tmp_path):
+    path = tmp_path / 'old.csv'
+    path.write_text('id,micName,maxFrameShift_A,totalTravel_A,decision,reason,note\n'
+                    '4,x.mrc,1.5,9,accepted,,\n')
+    tableRow = table.read_table(str(path))[0]
+    assert tableRow['totalTravel_A'] == 9.0 and tableRow['earlyMotion_A'] is None
+    assert math.isnan(table.as_arrays([tableRow])['earlyMotion_A'][0])
 
 
 def test_a_reason_with_commas_and_quotes_survives(tmp_path):
