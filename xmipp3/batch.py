@@ -66,6 +66,11 @@ def wait_until_done(project, protocol, timeout=600, poll=0.2):
                                % (protocol.getRunName(), timeout))
         time.sleep(poll)
     if protocol.getStatus() != STATUS_FINISHED:
+        # pyworkflow may read the run's status just before the process writes
+        # 'finished' and exits, and then call it dead: read it once more.
+        time.sleep(1.0)
+        refresh(project, protocol)
+    if protocol.getStatus() != STATUS_FINISHED:
         raise RuntimeError('%s %s: %s' % (protocol.getRunName(),
                                           protocol.getStatus(),
                                           protocol.getErrorMessage()))

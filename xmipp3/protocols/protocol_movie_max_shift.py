@@ -296,18 +296,24 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             producerDone = producer.done()
             newMovies, newMics = self._readAndClassify(producer)
             final = producerDone or self._inputsClosed()
-            if not final:
+            if final:
+                self._closeOutputs()
+            else:
                 self._commit()
-            self.info('Poll %d: %d new movies, %d new micrographs, %d movies '
+            self.info('Poll %d%s: %d new movies, %d new micrographs, %d movies '
                       'classified, %.3f s%s' % (
-                          poll, newMovies, newMics, len(self._verdicts),
-                          time.time() - started,
+                          poll, ' (final)' if final else '', newMovies, newMics,
+                          len(self._verdicts), time.time() - started,
                           '; ' + self._auto.describe() if self._auto else ''))
+            if final or self._plotted is None or \
+                    time.time() - self._plotted >= SUMMARY_PLOT_SECONDS:
+                self._plotSummary()
             if final:
                 break
             self._faults.reached('between-polls')
-            time.sleep(self.pollInterval.get())
-        self._finish()
+            # On a fixed schedule: a poll's work does not delay the next one.
+            time.sleep(max(0.0, self.pollInterval.get() - (time.time() - started)))
+        self.info('Finished: %s' % self._statsLine())
 
     def _readAndClassify(self, producer):
         for name, fileName in producer.micrographFiles().items():
@@ -466,7 +472,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._outputSets.append(MIC_SPLITS[source][not verdict.accepted], mic,
                              inputInfo)
 
-    def _finish(self):
+    def _closeOutputs(self):
+        """Write what is left and close every output."""
         if self._auto is not None:
             self._writeHeld(dict(self._auto.finish_warmup()))
         for name, source in self._micSources.items():
@@ -490,7 +497,6 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                           'ids %s' % (len(missing), name,
                                       _listed([str(i) for i in missing])))
         self._commit(closeStreams=True)
-        self.info('Finished: %s' % self._statsLine())
 
     def _commit(self, closeStreams=False):
         self._outputSets.commit(closeStreams, afterEach=lambda name:
@@ -500,9 +506,6 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._newRows = []
         if self._auto is not None:
             self._saveAutoThresholds()
-        if closeStreams or self._plotted is None or \
-                time.time() - self._plotted >= SUMMARY_PLOT_SECONDS:
-            self._plotSummary()
         self.motionStats.set(json.dumps({
             'counts': self._stats, 'flagged': self._flagged[:LISTED_NAMES],
             'flaggedCount': len(self._flagged),
