@@ -63,8 +63,9 @@ DISCARDED = {'outputMoviesDiscarded', 'outputMicrographsDiscarded',
              'outputMicrographsDoseWeightedDiscarded'}
 SIM_FILES = ('movies.sqlite', 'micrographs.sqlite', 'micrographs_dw.sqlite')
 DEFAULT_POLL_INTERVAL = 5.0  # the protocol's default, when not overridden
-POLL_LINE = re.compile(r'Poll (\d+): (\d+) new movies, (\d+) new micrographs, '
-                       r'(\d+) movies classified, ([\d.]+) s')
+POLL_LINE = re.compile(r'Poll (\d+)(?: \((final)\))?: (\d+) new movies, '
+                       r'(\d+) new micrographs, (\d+) movies classified, '
+                       r'([\d.]+) s')
 STEP_LINE = re.compile(r'(STARTED|FINISHED)\S*: (\w+), step \d+, time '
                        r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)')
 
@@ -200,10 +201,11 @@ def parse_log(logFile):
         for line in log:
             match = POLL_LINE.search(line)
             if match:
-                poll, new, newMics, total = map(int, match.groups()[:4])
-                polls.append({'poll': poll, 'new_movies': new,
-                              'new_micrographs': newMics, 'classified': total,
-                              'seconds': float(match.group(5))})
+                poll, final, new, newMics, total, seconds = match.groups()
+                polls.append({'poll': int(poll), 'final': bool(final),
+                              'new_movies': int(new),
+                              'new_micrographs': int(newMics),
+                              'classified': int(total), 'seconds': float(seconds)})
             match = STEP_LINE.search(line)
             if match:
                 stamp = datetime.datetime.strptime(
@@ -537,11 +539,11 @@ def growth(pairs):
 
 
 def poll_growth(polls):
-    """From the protocol's 'Poll' lines; the final poll (no commit: the
-    outputs are closed after it) is left out."""
+    """From the protocol's 'Poll' lines; the final poll (it also closes the
+    outputs) is left out."""
     if not polls:
         return None
-    return growth([(p['new_movies'], p['seconds']) for p in polls[:-1]])
+    return growth([(p['new_movies'], p['seconds']) for p in polls if not p['final']])
 
 
 # --------------------------------------------------------------- table --
