@@ -7,13 +7,21 @@ can write a PNG after each poll and the viewer can show the same figures.
 
 The tables plotted are the columns returned by `xmipp3.table.as_arrays`
 ('id', 'micName', 'maxFrameShift_A', 'totalTravel_A' (NaN when the alignment
-is invalid), 'accepted', 'reason'), with the rejection rule (see
-`xmipp3.motion.RULE_NAMES`) and its two limits in A. Movies with an invalid
-alignment are counted in legends and titles but not plotted.
+is invalid), the dose-aware 'earlyMotion_A', 'lateMotion_A' (NaN without
+dose information) and 'firstThirdMeanStep_A', 'accepted', 'reason'), with the
+rejection rule (see `xmipp3.motion.RULE_NAMES`) and its two limits in A.
+Movies without a value are counted in legends and titles but not plotted.
+
+Optional keyword arguments add what the protocol may also use: `auto`, the
+`xmipp3.auto_threshold.AutoThresholds` of a run with automatic thresholds
+(their values in force are drawn as dash-dot lines, and its description
+written under the title), and `earlyLimit`/`lateLimit`, the early and late
+motion limits (A, None when not used).
 """
 import math
 import os
 import re
+import textwrap
 from collections import namedtuple
 
 import numpy as np
@@ -27,23 +35,40 @@ ACCEPTED_COLOR = '#2a9d55'
 DISCARDED_COLOR = '#d1495b'
 UNKNOWN_COLOR = '#555555'
 LIMIT_STYLE = {'color': 'black', 'linestyle': '--', 'linewidth': 1.2}
+AUTO_STYLE = {'color': '#1d5fa8', 'linestyle': '-.', 'linewidth': 1.4}
 REGION_ALPHA = 0.12
 NO_MOVIES = 'no movies classified yet'
 FRAME_LABEL = 'max frame shift'
 MOVIE_LABEL = 'total travel'
+EARLY_LABEL = motion.CRITERION_EARLY
+LATE_LABEL = motion.CRITERION_LATE
+FIRST_THIRD_LABEL = 'first-third mean step'
+NO_DOSE = motion.DOSE_ABSENT  # written on early/late histograms without values
+INVALID = motion.MOTION_INVALID
+# A limit farther than this times the data's range is listed, not drawn in
+# range: a limit set very high to switch it off must not squash the data.
+LIMIT_REACH = 10.0
 
 # Axes are identified by their gid, so that tools and tests can find them.
 GID_FRAME_HISTOGRAM = 'histogram-maxFrameShift'
 GID_TRAVEL_HISTOGRAM = 'histogram-totalTravel'
 GID_SCATTER = 'scatter'
 GID_TRAJECTORY = 'trajectory'
+GID_EARLY_HISTOGRAM = 'histogram-earlyMotion'
+GID_LATE_HISTOGRAM = 'histogram-lateMotion'
+GID_FIRST_THIRD_HISTOGRAM = 'histogram-firstThirdMeanStep'
 GID_REGION = 'rejection-region'
+GID_LIMIT = 'limit'  # lines of the limits set by the user
+GID_AUTO = 'automatic-threshold'  # lines of the automatic thresholds
 
 HISTOGRAMS_SIZE = (11.0, 4.4)  # inches
+DOSE_HISTOGRAMS_SIZE = (15.0, 4.4)
 SCATTER_SIZE = (6.4, 5.4)
 SUMMARY_SIZE = (16.0, 5.0)
+SUMMARY_DOSE_SIZE = (16.0, 9.4)  # with a row of dose-aware histograms
 TRAJECTORY_PANEL_SIZE = (5.4, 4.8)
 SUMMARY_DPI = 80
+SCATTER_TITLE_WIDTH = 64  # characters per line of the scatter figure's title
 
 Trajectory = namedtuple('Trajectory',
                         'label samplingRate xshifts yshifts accepted',
@@ -54,31 +79,61 @@ it was accepted."""
 
 
 # -------------------------- Figures ------------------------------------------
-def histograms_figure(arrays, rule, frameLimit, movieLimit, figure=None):
+def histograms_figure(arrays, rule, frameLimit, movieLimit, figure=None, *,
+                      auto=None):
     """Histograms of max frame shift and of total travel, side by side."""
     figure = _prepared(figure, HISTOGRAMS_SIZE)
     frameAxes, travelAxes = figure.subplots(1, 2)
-    _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit)
-    figure.suptitle(headline(arrays, rule, frameLimit, movieLimit))
+    _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit,
+                    auto)
+    figure.suptitle(_title(arrays, rule, frameLimit, movieLimit, auto))
     return figure
 
 
-def scatter_figure(arrays, rule, frameLimit, movieLimit, figure=None):
+def dose_histograms_figure(arrays, earlyLimit=None, lateLimit=None,
+                           figure=None, *, auto=None, doseCutoff=None):
+    """Histograms of early motion, late motion and first-third mean step.
+
+    Early and late motion say 'no dose information' when no movie has them;
+    doseCutoff (e/A2), when given, is written in the title."""
+    figure = _prepared(figure, DOSE_HISTOGRAMS_SIZE)
+    _drawDoseHistograms(figure.subplots(1, 3), arrays, earlyLimit, lateLimit,
+                        auto)
+    figure.suptitle(dose_headline(arrays, earlyLimit, lateLimit, auto,
+                                  doseCutoff))
+    return figure
+
+
+def scatter_figure(arrays, rule, frameLimit, movieLimit, figure=None, *,
+                   auto=None):
     """Max frame shift against total travel, one point per movie."""
     figure = _prepared(figure, SCATTER_SIZE)
-    plot_scatter(figure.add_subplot(1, 1, 1), arrays, rule, frameLimit, movieLimit)
-    figure.suptitle(headline(arrays, rule, frameLimit, movieLimit),
+    plot_scatter(figure.add_subplot(1, 1, 1), arrays, rule, frameLimit,
+                 movieLimit, auto=auto)
+    figure.suptitle(_narrow(_title(arrays, rule, frameLimit, movieLimit, auto)),
                     fontsize='medium')
     return figure
 
 
-def summary_figure(arrays, rule, frameLimit, movieLimit, figure=None):
-    """Both histograms and the scatter plot in one figure."""
-    figure = _prepared(figure, SUMMARY_SIZE)
-    frameAxes, travelAxes, scatterAxes = figure.subplots(1, 3)
-    _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit)
-    plot_scatter(scatterAxes, arrays, rule, frameLimit, movieLimit)
-    figure.suptitle(headline(arrays, rule, frameLimit, movieLimit))
+def summary_figure(arrays, rule, frameLimit, movieLimit, figure=None, *,
+                   auto=None, withDose=False, earlyLimit=None, lateLimit=None):
+    """Both histograms and the scatter plot in one figure.
+
+    withDose: also a second row with the histograms of
+    dose_histograms_figure(), when some movie has early/late motion (the
+    figure is then SUMMARY_DOSE_SIZE instead of SUMMARY_SIZE)."""
+    doseRow = withDose and has_dose_metrics(arrays)
+    figure = _prepared(figure, SUMMARY_DOSE_SIZE if doseRow else SUMMARY_SIZE)
+    grid = figure.subplots(2 if doseRow else 1, 3, squeeze=False)
+    frameAxes, travelAxes, scatterAxes = grid[0]
+    _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit,
+                    auto)
+    plot_scatter(scatterAxes, arrays, rule, frameLimit, movieLimit, auto=auto)
+    if doseRow:
+        _drawDoseHistograms(grid[1], arrays, earlyLimit, lateLimit, auto)
+    figure.suptitle(_title(arrays, rule, frameLimit, movieLimit, auto,
+                           earlyLimit if doseRow else None,
+                           lateLimit if doseRow else None))
     return figure
 
 
@@ -102,12 +157,15 @@ def trajectories_figure(trajectories, figure=None):
 
 
 def save_summary_png(path, arrays, rule, frameLimit, movieLimit,
-                     dpi=SUMMARY_DPI):
+                     dpi=SUMMARY_DPI, **options):
     """Write the summary figure as a PNG, replacing `path` atomically:
-    readers see the previous image or the new one, never a partial file."""
+    readers see the previous image or the new one, never a partial file.
+    options: the keyword arguments of summary_figure (auto, withDose,
+    earlyLimit, lateLimit)."""
     partial = path + '.partial.png'
     try:
-        summary_figure(arrays, rule, frameLimit, movieLimit).savefig(partial, dpi=dpi)
+        summary_figure(arrays, rule, frameLimit, movieLimit,
+                       **options).savefig(partial, dpi=dpi)
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):
@@ -116,10 +174,15 @@ def save_summary_png(path, arrays, rule, frameLimit, movieLimit,
 
 
 # -------------------------- Axes ---------------------------------------------
-def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL):
+def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
+                   autoLimit=None, autoNote='', missing=None):
     """Stacked histogram of one metric (A): accepted movies below, discarded
     above, the limit as a vertical line. NaN values are counted, not binned;
-    values beyond the axis go into the last bin."""
+    values beyond the axis go into the last bin.
+
+    autoLimit: an automatic threshold to draw too (A); autoNote: a legend
+    note instead, when it has none yet. missing: per movie, why its value
+    is NaN (default 'invalid alignment'), counted in the legend."""
     values = np.asarray(values, dtype=float)
     accepted = np.asarray(accepted, dtype=bool)
     valid = np.isfinite(values)
@@ -129,7 +192,7 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL):
     if not len(values):
         _sayNoMovies(axes)
         return
-    upper = axis_limit(values[valid], limit)
+    upper = _axisUpper(values[valid], limit, autoLimit)
     edges = np.linspace(0.0, upper, BINS + 1)
     clipped = np.clip(values, 0.0, upper)
     keptCounts = np.histogram(clipped[valid & accepted], edges)[0]
@@ -142,21 +205,26 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL):
     axes.set_xlim(0.0, upper)
     handles, _ = axes.get_legend_handles_labels()
     if limit is not None:
-        handles.append(axes.axvline(limit, label='limit %g A' % limit,
-                                    **LIMIT_STYLE))
+        handles.append(axes.axvline(limit, gid=GID_LIMIT, **LIMIT_STYLE,
+                                    label='limit %g A%s'
+                                    % (limit, _offAxis(limit, upper))))
+    if autoLimit is not None:
+        handles.append(axes.axvline(autoLimit, gid=GID_AUTO, **AUTO_STYLE,
+                                    label=_autoLabel(autoLimit, upper)))
+    elif autoNote:
+        handles.append(_note(autoNote))
     beyond = int(np.sum(values[valid] > upper))
     if beyond:
         handles.append(_note('%d above %.3g A, in the last bin' % (beyond, upper)))
-    invalid = int(np.sum(~valid))
-    if invalid:
-        handles.append(_note('invalid alignment (%d), not plotted' % invalid))
+    handles += _missingNotes(valid, missing)
     axes.legend(handles=handles, fontsize='small', loc='upper right')
 
 
-def plot_scatter(axes, arrays, rule, frameLimit, movieLimit):
+def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
     """Max frame shift (x) against total travel (y), coloured by decision,
-    the region the rule rejects shaded. Points beyond the axes are drawn on
-    their edge."""
+    the region the rule rejects shaded, the automatic thresholds in force
+    drawn when auto is given. Points beyond the axes are drawn on their
+    edge."""
     frame, travel, accepted, valid = _metrics(arrays)
     axes.set_gid(GID_SCATTER)
     axes.set_xlabel('%s (A)' % FRAME_LABEL)
@@ -167,19 +235,30 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit):
         _sayNoMovies(axes)
         return
     frameLimit, movieLimit = _usedLimits(rule, frameLimit, movieLimit)
-    xRange = _withMargin(axis_limit(frame[valid], frameLimit))
-    yRange = _withMargin(axis_limit(travel[valid], movieLimit))
+    automatic = auto_limits(auto)
+    frameAuto = automatic.get(motion.CRITERION_FRAME)
+    travelAuto = automatic.get(motion.CRITERION_MOVIE)
+    xRange = _withMargin(_axisUpper(frame[valid], frameLimit, frameAuto))
+    yRange = _withMargin(_axisUpper(travel[valid], movieLimit, travelAuto))
     axes.add_patch(Polygon(
         rejection_region(rule, frameLimit, movieLimit, xRange, yRange),
         closed=True, facecolor=DISCARDED_COLOR, alpha=REGION_ALPHA,
         edgecolor='none', gid=GID_REGION,
         label='rejected by rule %s' % motion.RULE_NAMES[rule]))
     if frameLimit is not None:
-        axes.axvline(frameLimit, label='max frame shift limit %g A' % frameLimit,
-                     **LIMIT_STYLE)
+        axes.axvline(frameLimit, gid=GID_LIMIT, **LIMIT_STYLE,
+                     label='max frame shift limit %g A%s'
+                     % (frameLimit, _offAxis(frameLimit, xRange[1])))
     if movieLimit is not None:
-        axes.axhline(movieLimit, label='max movie shift limit %g A' % movieLimit,
-                     **dict(LIMIT_STYLE, linestyle=':'))
+        axes.axhline(movieLimit, gid=GID_LIMIT, **dict(LIMIT_STYLE, linestyle=':'),
+                     label='max movie shift limit %g A%s'
+                     % (movieLimit, _offAxis(movieLimit, yRange[1])))
+    if frameAuto is not None:
+        axes.axvline(frameAuto, gid=GID_AUTO, **AUTO_STYLE, label='%s: %s' % (
+            FRAME_LABEL, _autoLabel(frameAuto, xRange[1])))
+    if travelAuto is not None:
+        axes.axhline(travelAuto, gid=GID_AUTO, **AUTO_STYLE, label='%s: %s' % (
+            MOVIE_LABEL, _autoLabel(travelAuto, yRange[1])))
     size = 14 if valid.sum() < 2000 else 4
     offScale = 0
     for isAccepted, color, name in ((True, ACCEPTED_COLOR, 'accepted'),
@@ -193,6 +272,9 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit):
     axes.set_xlim(*xRange)
     axes.set_ylim(*yRange)
     handles, _ = axes.get_legend_handles_labels()
+    if any(automatic.get(criterion, 0.0) is None
+           for criterion in (motion.CRITERION_FRAME, motion.CRITERION_MOVIE)):
+        handles.append(_note(_autoNote(auto)))
     if offScale:
         handles.append(_note('%d beyond the axes, drawn on the edge' % offScale))
     invalid = int(np.sum(~valid))
@@ -303,23 +385,75 @@ def headline(arrays, rule, frameLimit, movieLimit):
         ' (%d invalid alignment)' % invalid if invalid else '', rule)
 
 
+def dose_headline(arrays, earlyLimit=None, lateLimit=None, auto=None,
+                  doseCutoff=None):
+    """'<n> movies: <a> accepted, <d> discarded; max early motion ...',
+    with the automatic thresholds' line when they judge early motion."""
+    accepted = np.asarray(arrays['accepted'], dtype=bool)
+    limits = '; '.join('%s %s' % (name, 'not used' if limit is None
+                                  else '%g A' % limit)
+                       for name, limit in (('max early motion', earlyLimit),
+                                           ('max late motion', lateLimit)))
+    if doseCutoff is not None:
+        limits += '; early until %g e/A2' % doseCutoff
+    if not len(accepted):
+        line = '%s; %s' % (NO_MOVIES.capitalize(), limits)
+    else:
+        withDose = int(np.sum(np.isfinite(_column(arrays, 'earlyMotion_A'))))
+        line = '%d movies (%d with dose information): %d accepted, %d ' \
+               'discarded; %s' % (len(accepted), withDose, accepted.sum(),
+                                  (~accepted).sum(), limits)
+    if auto is not None and motion.CRITERION_EARLY in auto.metrics:
+        line += '\n' + auto_headline(auto)
+    return line
+
+
+def auto_limits(auto):
+    """The automatic thresholds in force, {criterion: A or None}; {} when
+    auto is None (automatic thresholds not used)."""
+    return {} if auto is None else auto.thresholds()
+
+
+def auto_headline(auto):
+    """The automatic thresholds' description, capitalized, saying when
+    there are no thresholds yet."""
+    line = auto.describe()
+    if auto.warming_up:
+        line += ' (no thresholds yet)'
+    return line[:1].upper() + line[1:]
+
+
+def has_dose_metrics(arrays):
+    """True when some movie has its early or late motion (dose information)."""
+    return any(np.isfinite(_column(arrays, column)).any()
+               for column in ('earlyMotion_A', 'lateMotion_A'))
+
+
 def axis_limit(values, limit=None):
     """Upper end of an axis (A) showing the bulk of the values and the limit;
-    a few extreme values do not squash the rest."""
+    a few extreme values do not squash the rest, and neither does a limit
+    more than LIMIT_REACH times beyond the values."""
     values = np.asarray(values, dtype=float)
     candidates = [1.0]
-    if limit is not None and np.isfinite(limit) and limit > 0:
+    bulk = (min(1.02 * values.max(), 3.0 * np.percentile(values, 90))
+            if len(values) else None)
+    if limit is not None and np.isfinite(limit) and limit > 0 and (
+            bulk is None or limit <= LIMIT_REACH * max(bulk, 1.0)):
         candidates.append(1.25 * limit)
-    if len(values):
-        candidates.append(min(1.02 * values.max(),
-                              3.0 * np.percentile(values, 90)))
+    if bulk is not None:
+        candidates.append(bulk)
     return float(max(candidates))
 
 
 def rejection_region(rule, frameLimit, movieLimit, xRange, yRange):
     """Vertices of the area of the (max frame shift, total travel) plane
-    that the rule rejects, within the given ranges."""
+    that the rule rejects, within the given ranges (limits beyond a range
+    are taken at its edge)."""
     (x0, x1), (y0, y1) = xRange, yRange
+    if frameLimit is not None:
+        frameLimit = min(max(frameLimit, x0), x1)
+    if movieLimit is not None:
+        movieLimit = min(max(movieLimit, y0), y1)
     if rule == motion.REJ_FRAME:
         return [(frameLimit, y0), (x1, y0), (x1, y1), (frameLimit, y1)]
     if rule == motion.REJ_MOVIE:
@@ -354,6 +488,13 @@ def _positive(value):
     return value if np.isfinite(value) and value > 0 else None
 
 
+def _column(arrays, column):
+    """A metric column as floats; all NaN when absent (older tables)."""
+    if column in arrays:
+        return np.asarray(arrays[column], dtype=float)
+    return np.full(len(arrays['accepted']), np.nan)
+
+
 def _metrics(arrays):
     frame = np.asarray(arrays['maxFrameShift_A'], dtype=float)
     travel = np.asarray(arrays['totalTravel_A'], dtype=float)
@@ -370,13 +511,96 @@ def _usedLimits(rule, frameLimit, movieLimit):
             movieLimit if motion.uses_movie_limit(rule) else None)
 
 
-def _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit):
+def _title(arrays, rule, frameLimit, movieLimit, auto, earlyLimit=None,
+           lateLimit=None):
+    """The headline, the dose limits drawn, and the automatic thresholds."""
+    lines = [headline(arrays, rule, frameLimit, movieLimit)]
+    doseLimits = ', '.join('%s %g A' % (name, limit) for name, limit in
+                           (('max early motion', earlyLimit),
+                            ('max late motion', lateLimit)) if limit is not None)
+    if doseLimits:
+        lines[0] += '; ' + doseLimits
+    if auto is not None:
+        lines.append(auto_headline(auto))
+    return '\n'.join(lines)
+
+
+def _narrow(title, width=SCATTER_TITLE_WIDTH):
+    """A title in lines of at most about `width` characters, broken after
+    its semicolons and the automatic thresholds' '(...):' first."""
+    pieces = title.replace('; ', ';\n').replace('): ', '):\n').split('\n')
+    return '\n'.join(textwrap.fill(piece, width, break_long_words=False)
+                     for piece in pieces)
+
+
+def _axisUpper(values, *limits):
+    """axis_limit() showing each of the limits (None: not set)."""
+    return max(axis_limit(values, limit) for limit in limits)
+
+
+def _autoNote(auto):
+    """Why an automatic threshold is not drawn."""
+    return ('automatic: none yet (warm-up)' if auto.warming_up else
+            'automatic: not set yet (too few movies)')
+
+
+def _autoLabel(limit, upper):
+    return 'automatic, %.2f A%s' % (limit, _offAxis(limit, upper))
+
+
+def _offAxis(limit, upper):
+    return ' (off the axis)' if limit > upper else ''
+
+
+def _missingNotes(valid, missing=None):
+    """Legend notes counting the movies without a value, by why."""
+    why = np.full(len(valid), INVALID, dtype=object) if missing is None \
+        else np.asarray(missing, dtype=object)
+    return [_note('%s (%d), not plotted' % (reason, np.sum(why[~valid] == reason)))
+            for reason in sorted(set(why[~valid]))]
+
+
+def _autoArguments(auto, criterion):
+    """plot_histogram's keyword arguments for an automatic threshold."""
+    if auto is None or criterion not in auto.metrics:
+        return {}
+    limit = auto.thresholds()[criterion]
+    return {'autoLimit': limit, 'autoNote': '' if limit is not None
+            else _autoNote(auto)}
+
+
+def _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit,
+                    auto=None):
     frame, travel, accepted, _ = _metrics(arrays)
     frameLimit, movieLimit = _usedLimits(rule, frameLimit, movieLimit)
     frameAxes.set_gid(GID_FRAME_HISTOGRAM)
     travelAxes.set_gid(GID_TRAVEL_HISTOGRAM)
-    plot_histogram(frameAxes, frame, accepted, frameLimit, FRAME_LABEL)
-    plot_histogram(travelAxes, travel, accepted, movieLimit, MOVIE_LABEL)
+    plot_histogram(frameAxes, frame, accepted, frameLimit, FRAME_LABEL,
+                   **_autoArguments(auto, motion.CRITERION_FRAME))
+    plot_histogram(travelAxes, travel, accepted, movieLimit, MOVIE_LABEL,
+                   **_autoArguments(auto, motion.CRITERION_MOVIE))
+
+
+def _drawDoseHistograms(axesRow, arrays, earlyLimit, lateLimit, auto=None):
+    """Early motion, late motion and first-third mean step histograms."""
+    frame, _, accepted, _ = _metrics(arrays)
+    # a movie without a dose-aware value: invalid alignment, or no dose
+    why = np.where(np.isfinite(frame), NO_DOSE, INVALID).astype(object)
+    panels = ((GID_EARLY_HISTOGRAM, 'earlyMotion_A', EARLY_LABEL, earlyLimit,
+               motion.CRITERION_EARLY),
+              (GID_LATE_HISTOGRAM, 'lateMotion_A', LATE_LABEL, lateLimit,
+               motion.CRITERION_LATE),
+              (GID_FIRST_THIRD_HISTOGRAM, 'firstThirdMeanStep_A',
+               FIRST_THIRD_LABEL, None, None))
+    for axes, (gid, column, label, limit, criterion) in zip(axesRow, panels):
+        axes.set_gid(gid)
+        values = _column(arrays, column)
+        if len(values) and not np.isfinite(values).any() and criterion:
+            _sayNoDose(axes, label, len(values), limit)
+            continue
+        plot_histogram(axes, values, accepted, limit, label,
+                       missing=why if criterion else None,
+                       **_autoArguments(auto, criterion))
 
 
 def _withMargin(upper):
@@ -386,6 +610,17 @@ def _withMargin(upper):
 def _note(text):
     """A legend entry with no symbol."""
     return Patch(facecolor='none', edgecolor='none', label=text)
+
+
+def _sayNoDose(axes, quantity, movies, limit):
+    """An early/late motion panel when no movie has dose information."""
+    axes.set_xlabel('%s (A)' % quantity)
+    axes.set_title('%s (%d movies)' % (quantity.capitalize(), movies))
+    axes.set_xticks([])
+    axes.set_yticks([])
+    text = NO_DOSE + ('\n(limit %g A not applied)' % limit if limit is not None
+                      else '')
+    axes.text(0.5, 0.5, text, ha='center', va='center', transform=axes.transAxes)
 
 
 def _sayNoMovies(axes):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from xmipp3 import motion, plots, table
+from xmipp3 import auto_threshold, motion, plots, table
 from xmipp3.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols.protocol_movie_max_shift import (OUTPUT_MOVIES,
@@ -47,6 +47,15 @@ def legend_texts(axes):
 
 def vertical_lines(axes):
     return sorted(line.get_xdata()[0] for line in axes.get_lines())
+
+
+def lines_of(axes, gid):
+    """Label -> position (A) of the lines with that gid: x of a vertical
+    line, y of a horizontal one."""
+    return {line.get_label(): (line.get_xdata()[0]
+                               if line.get_xdata()[0] == line.get_xdata()[1]
+                               else line.get_ydata()[0])
+            for line in axes.get_lines() if line.get_gid() == gid}
 
 
 def all_texts(figure):
@@ -223,6 +232,153 @@ def test_movies_are_found_by_id_or_micname_in_the_order_given():
                               for i in (3, 5, 9)])
     assert plots.find_movies(arrays, '9, mic_3.mrc  5 nope 9 42') == ([9, 3, 5], ['nope', '42'])
     assert plots.find_movies(arrays, '') == ([], [])
+
+
+def dose_arrays(n=200, noDose=(5, 6, 7), invalid=(3, 17), seed=2,
+                early=6.0, late=15.0):
+    """Designed rows with early/late motion around the given limits; some
+    movies without dose information, some with an invalid alignment."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for index in range(n):
+        earlyMotion = rng.uniform(0.1, 2.0 * early)
+        lateMotion = rng.uniform(0.1, 2.0 * late)
+        accepted = earlyMotion <= early and lateMotion <= late
+        bad = index in invalid
+        rows.append(table.row(
+            index + 1, 'mic_%04d.mrc' % (index + 1),
+            None if bad else earlyMotion / 3, None if bad else earlyMotion + lateMotion,
+            accepted and not bad, '' if accepted else 'moved',
+            earlyMotion_A=None if bad or index in noDose else earlyMotion,
+            lateMotion_A=None if bad or index in noDose else lateMotion,
+            firstThirdMeanStep_A=None if bad else earlyMotion / 4))
+    return table.as_arrays(rows)
+
+
+def fed_auto(frame, travel, warmup=20, k=auto_threshold.DEFAULT_K):
+    """AutoThresholds that have seen these movies in order."""
+    auto = auto_threshold.AutoThresholds(warmup=warmup, k=k)
+    for key, metrics in enumerate(zip(frame, travel)):
+        auto.add(key, dict(zip(auto_threshold.DEFAULT_METRICS, metrics)))
+    return auto
+
+
+def test_dose_histograms_bin_movies_with_dose_and_draw_the_early_and_late_limits():
+    arrays = dose_arrays()
+    accepted = arrays['accepted']
+    figure = plots.dose_histograms_figure(arrays, 6.0, 15.0, doseCutoff=4.0)
+    found = axes_by_gid(figure)
+    for gid, column, limit in ((plots.GID_EARLY_HISTOGRAM, 'earlyMotion_A', 6.0),
+                               (plots.GID_LATE_HISTOGRAM, 'lateMotion_A', 15.0),
+                               (plots.GID_FIRST_THIRD_HISTOGRAM,
+                                'firstThirdMeanStep_A', None)):
+        valid = np.isfinite(arrays[column])
+        axes = found[gid]
+        assert bar_counts(axes) == {'accepted': np.sum(valid & accepted),
+                                    'discarded': np.sum(valid & ~accepted)}
+        assert lines_of(axes, plots.GID_LIMIT) == ({} if limit is None else
+                                                   {'limit %g A' % limit: limit})
+        assert not lines_of(axes, plots.GID_AUTO)
+        assert 'invalid alignment (2), not plotted' in legend_texts(axes)
+    for gid in (plots.GID_EARLY_HISTOGRAM, plots.GID_LATE_HISTOGRAM):
+        assert 'no dose information (3), not plotted' in legend_texts(found[gid])
+    title = figure._suptitle.get_text()
+    assert '200 movies (195 with dose information)' in title
+    assert 'max early motion 6 A; max late motion 15 A; early until 4 e/A2' in title
+
+
+def test_without_dose_information_early_and_late_say_so_and_the_summary_keeps_one_row(
+        tmp_path):
+    arrays = dose_arrays()
+    arrays['earlyMotion_A'][:] = arrays['lateMotion_A'][:] = np.nan
+    figure = plots.dose_histograms_figure(arrays, 6.0)
+    found = axes_by_gid(figure)
+    for gid in (plots.GID_EARLY_HISTOGRAM, plots.GID_LATE_HISTOGRAM):
+        assert not found[gid].containers
+        assert [t.get_text().split('\n')[0] for t in found[gid].texts] == [plots.NO_DOSE]
+    assert '(limit 6 A not applied)' in found[plots.GID_EARLY_HISTOGRAM].texts[0].get_text()
+    assert sum(bar_counts(found[plots.GID_FIRST_THIRD_HISTOGRAM]).values()) == 198
+    assert not plots.has_dose_metrics(arrays)
+    assert len(plots.summary_figure(arrays, motion.REJ_OR, *LIMITS, withDose=True).axes) == 3
+    path = str(tmp_path / 'no_dose.png')
+    plots.save_summary_png(path, arrays, motion.REJ_OR, *LIMITS, withDose=True)
+    assert_valid_png(path, plots.SUMMARY_SIZE, plots.SUMMARY_DPI)
+
+
+def test_summary_with_dose_adds_a_row_of_dose_histograms(tmp_path):
+    arrays = dose_arrays()
+    figure = plots.summary_figure(arrays, motion.REJ_OR, *LIMITS, withDose=True,
+                                  earlyLimit=6.0)
+    found = axes_by_gid(figure)
+    assert set(found) == {plots.GID_FRAME_HISTOGRAM, plots.GID_TRAVEL_HISTOGRAM,
+                          plots.GID_SCATTER, plots.GID_EARLY_HISTOGRAM,
+                          plots.GID_LATE_HISTOGRAM, plots.GID_FIRST_THIRD_HISTOGRAM}
+    assert lines_of(found[plots.GID_EARLY_HISTOGRAM], plots.GID_LIMIT) == {'limit 6 A': 6.0}
+    assert not lines_of(found[plots.GID_LATE_HISTOGRAM], plots.GID_LIMIT)
+    assert 'max early motion 6 A' in figure._suptitle.get_text()
+    path = str(tmp_path / 'dose.png')
+    plots.save_summary_png(path, arrays, motion.REJ_OR, *LIMITS, withDose=True)
+    assert_valid_png(path, plots.SUMMARY_DOSE_SIZE, plots.SUMMARY_DPI)
+
+
+def test_automatic_thresholds_in_force_are_drawn_on_histograms_and_scatter():
+    arrays = designed_arrays(motion.REJ_OR)
+    frame, travel = arrays['maxFrameShift_A'], arrays['totalTravel_A']
+    auto = fed_auto(frame, travel, k=1.0)
+    limits = auto.thresholds()
+    assert None not in limits.values()
+    figures = (plots.histograms_figure(arrays, motion.REJ_OR, *LIMITS, auto=auto),
+               plots.scatter_figure(arrays, motion.REJ_OR, *LIMITS, auto=auto),
+               plots.summary_figure(arrays, motion.REJ_OR, *LIMITS, auto=auto))
+    for figure in figures:
+        assert figure._suptitle.get_text().replace('\n', ' ').endswith(
+            auto.describe()[0].upper() + auto.describe()[1:])
+        found = axes_by_gid(figure)
+        for gid, criterion in ((plots.GID_FRAME_HISTOGRAM, motion.CRITERION_FRAME),
+                               (plots.GID_TRAVEL_HISTOGRAM, motion.CRITERION_MOVIE)):
+            if gid in found:
+                limit = limits[criterion]
+                assert lines_of(found[gid], plots.GID_AUTO) == {
+                    'automatic, %.2f A' % limit: limit}
+                assert 'automatic, %.2f A' % limit in legend_texts(found[gid])
+        if plots.GID_SCATTER in found:
+            scatter = found[plots.GID_SCATTER]
+            assert lines_of(scatter, plots.GID_AUTO) == {
+                'max frame shift: automatic, %.2f A' % limits[motion.CRITERION_FRAME]:
+                    limits[motion.CRITERION_FRAME],
+                'total travel: automatic, %.2f A' % limits[motion.CRITERION_MOVIE]:
+                    limits[motion.CRITERION_MOVIE]}
+            assert sorted(lines_of(scatter, plots.GID_LIMIT).values()) == list(LIMITS)
+            style = {line.get_linestyle() for line in scatter.get_lines()
+                     if line.get_gid() == plots.GID_AUTO}
+            assert style == {'-.'}
+
+
+def test_during_the_warm_up_figures_say_there_are_no_automatic_thresholds_yet():
+    arrays = designed_arrays(motion.REJ_OR)
+    auto = fed_auto(arrays['maxFrameShift_A'][:5], arrays['totalTravel_A'][:5])
+    assert auto.warming_up
+    figure = plots.summary_figure(arrays, motion.REJ_OR, *LIMITS, auto=auto)
+    assert figure._suptitle.get_text().split('\n')[1] == (
+        'Automatic thresholds: warm-up, 5 of 20 movies pending (no thresholds yet)')
+    for axes in figure.axes:
+        assert not lines_of(axes, plots.GID_AUTO)
+        assert 'automatic: none yet (warm-up)' in legend_texts(axes)
+    empty = plots.histograms_figure(table.as_arrays([]), motion.REJ_OR, *LIMITS, auto=auto)
+    assert 'no thresholds yet' in empty._suptitle.get_text()
+
+
+def test_a_limit_far_beyond_the_movies_is_listed_without_squashing_them():
+    arrays = designed_arrays(motion.REJ_OR)
+    found = axes_by_gid(plots.summary_figure(arrays, motion.REJ_OR, 1000.0, 10000.0))
+    frameAxes = found[plots.GID_FRAME_HISTOGRAM]
+    assert frameAxes.get_xlim()[1] < 100
+    assert 'limit 1000 A (off the axis)' in legend_texts(frameAxes)
+    scatter = found[plots.GID_SCATTER]
+    assert scatter.get_xlim()[1] < 100 and scatter.get_ylim()[1] < 300
+    region = next(patch for patch in scatter.patches if patch.get_gid() == plots.GID_REGION)
+    path = region.get_path().transformed(region.get_patch_transform())
+    assert not any(path.contains_points(scatter_points(scatter)['accepted']))
 
 
 # -------------------------- A real run ---------------------------------------

@@ -1,20 +1,25 @@
-"""Viewer of movie maxshift: motion histograms, scatter plot, trajectories of
-chosen movies, and the accepted and discarded sets.
+"""Viewer of movie maxshift: motion histograms (max frame shift and total
+travel, or the dose-aware early motion, late motion and first-third mean
+step), scatter plot, trajectories of chosen movies, and the accepted and
+discarded sets. With automatic thresholds, those in force (as the protocol
+last saved them) are drawn too.
 
 Each plot is built by a method that returns a matplotlib Figure
-(`_histogramFigure`, `_scatterFigure`, `_trajectoryFigure`), which works
-without a display; the form's buttons wrap those figures in pyworkflow's
-plotter, imported only when something is shown.
+(`_histogramFigure`, `_doseHistogramFigure`, `_scatterFigure`,
+`_trajectoryFigure`), which works without a display; the form's buttons wrap
+those figures in pyworkflow's plotter, imported only when something is shown.
 """
+import json
 import os
 
 import pyworkflow.protocol.params as params
 from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer
 
-from xmipp3 import plots, table
+from xmipp3 import auto_threshold, plots, table
 from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,
-    ATTR_TOTAL_TRAVEL, MOVIE_SPLIT, OUTPUT_MICS, OUTPUT_MICS_DISCARDED,
+    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP,
+    ATTR_LATE_MOTION, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_TOTAL_TRAVEL,
+    AUTO_STATE_FILE, MOVIE_SPLIT, OUTPUT_MICS, OUTPUT_MICS_DISCARDED,
     OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
     OUTPUT_MOVIES_DISCARDED, XmippProtMovieMaxShift)
 
@@ -25,10 +30,15 @@ OUTPUT_SETS = ((OUTPUT_MOVIES, 'accepted movies'),
                (OUTPUT_MICS_DISCARDED, 'discarded micrographs'),
                (OUTPUT_MICS_DW, 'accepted dose-weighted micrographs'),
                (OUTPUT_MICS_DW_DISCARDED, 'discarded dose-weighted micrographs'))
-SET_COLUMNS = ('id enabled _micName %s %s %s %s _samplingRate _filename'
-               % (ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL, ATTR_DISCARD_REASON,
-                  ATTR_MOTION_NOTE))
+SET_COLUMNS = ' '.join(('id', 'enabled', '_micName', ATTR_MAX_FRAME_SHIFT,
+                        ATTR_TOTAL_TRAVEL, ATTR_EARLY_MOTION, ATTR_LATE_MOTION,
+                        ATTR_FIRST_THIRD_STEP, ATTR_DISCARD_REASON,
+                        ATTR_MOTION_NOTE, '_samplingRate', '_filename'))
 TRAJECTORIES_DISCARDED = 3  # by default, plus one typical accepted movie
+# What the histograms button shows, in the order of its combo box
+HISTOGRAMS_MOTION, HISTOGRAMS_DOSE = range(2)
+HISTOGRAM_CHOICES = ('max frame shift and total travel',
+                     'early motion, late motion, first-third mean step')
 
 
 class XmippMovieMaxShiftViewer(ProtocolViewer):
@@ -41,14 +51,25 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
     def _defineParams(self, form):
         form.addSection(label='Visualization')
         group = form.addGroup('Motion of all movies')
+        group.addParam('histogramMetrics', params.EnumParam,
+                       choices=list(HISTOGRAM_CHOICES), default=HISTOGRAMS_MOTION,
+                       display=params.EnumParam.DISPLAY_COMBO,
+                       label='Histograms of',
+                       help='Early and late motion (RELION\'s, split at the '
+                            'protocol\'s dose cutoff) need the dose per frame '
+                            'in the movies: without it they say "no dose '
+                            'information". The first-third mean step is the '
+                            'mean frame step of the first third of the frames.')
         group.addParam('displayHistograms', params.LabelParam,
-                       label='Histograms of max frame shift and total travel',
+                       label='Show the histograms',
                        help='Accepted and discarded movies stacked, with the '
-                            'limits the rule uses.')
+                            'limits that are set (dashed) and the automatic '
+                            'thresholds in force (dash-dot) when used.')
         group.addParam('displayScatter', params.LabelParam,
                        label='Max frame shift vs total travel',
                        help='One point per movie; the region the rule '
-                            'rejects is shaded.')
+                            'rejects is shaded, the automatic thresholds in '
+                            'force drawn dash-dot when used.')
         group = form.addGroup('Trajectories')
         group.addParam('trajectoryMovies', params.StringParam, default='',
                        label='Movies (ids or micNames)',
@@ -65,7 +86,8 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                        display=params.EnumParam.DISPLAY_COMBO,
                        label='Open in the set viewer',
                        help='Each item shows its max frame shift, total '
-                            'travel and, when discarded, the reason.')
+                            'travel, early and late motion, first-third mean '
+                            'step and, when discarded, the reason.')
 
     def _getVisualizeDict(self):
         return {'displayHistograms': self._showHistograms,
@@ -76,11 +98,16 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
     # -------------------------- Figures (no display needed) -----------------
     def _histogramFigure(self, figure=None):
         return plots.histograms_figure(self._motionArrays(), *self._rule(),
-                                       figure=figure)
+                                       figure=figure, auto=self._autoThresholds())
+
+    def _doseHistogramFigure(self, figure=None):
+        return plots.dose_histograms_figure(
+            self._motionArrays(), *self._doseLimits(), figure=figure,
+            auto=self._autoThresholds(), doseCutoff=self.protocol.doseCutoff.get())
 
     def _scatterFigure(self, figure=None):
         return plots.scatter_figure(self._motionArrays(), *self._rule(),
-                                    figure=figure)
+                                    figure=figure, auto=self._autoThresholds())
 
     def _trajectoryFigure(self, figure=None):
         movieIds, _ = self._chosenMovies()
@@ -89,6 +116,9 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
 
     # -------------------------- Views ---------------------------------------
     def _showHistograms(self, paramName=None):
+        if self.histogramMetrics.get() == HISTOGRAMS_DOSE:
+            return [self._plotter(self._doseHistogramFigure,
+                                  'early and late motion histograms')]
         return [self._plotter(self._histogramFigure, 'motion histograms')]
 
     def _showScatter(self, paramName=None):
@@ -133,6 +163,29 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
     def _rule(self):
         return (self.protocol.rejType.get(), self.protocol.maxFrameShift.get(),
                 self.protocol.maxMovieShift.get())
+
+    def _doseLimits(self):
+        return self.protocol.maxEarlyMotion.get(), self.protocol.maxLateMotion.get()
+
+    def _autoThresholds(self):
+        """The automatic thresholds as the protocol last saved them; a
+        fresh warm-up before its first poll; None when not used."""
+        if not self.protocol.useAutoThresholds.get():
+            return None
+        path = os.path.join(self.getProject().path,
+                            self.protocol._getExtraPath(AUTO_STATE_FILE))
+        if not os.path.exists(path):
+            try:
+                return auto_threshold.AutoThresholds(
+                    warmup=self.protocol.autoWarmup.get(),
+                    k=self.protocol.autoK.get())
+            except ValueError as error:  # the protocol refuses to run too
+                return _UnknownThresholds(str(error))
+        try:
+            with open(path, encoding='utf-8') as stateFile:
+                return auto_threshold.AutoThresholds.from_dict(json.load(stateFile))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            return _UnknownThresholds('cannot read %s: %s' % (path, error))
 
     def _motionTablePath(self):
         return os.path.join(self.getProject().path,
@@ -182,3 +235,19 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
             outputSet.close()
         hasThumbnail = first is not None and first.hasAttributeExt('thumbnail._filename')
         return 'thumbnail._filename' if hasThumbnail else '_filename'
+
+
+class _UnknownThresholds:
+    """Stands for automatic thresholds that cannot be read: the figures say
+    why in their title and draw no automatic line."""
+    metrics = ()
+    warming_up = False
+
+    def __init__(self, problem):
+        self.problem = problem
+
+    def thresholds(self):
+        return {}
+
+    def describe(self):
+        return 'automatic thresholds unknown: %s' % self.problem
