@@ -518,7 +518,10 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         try:
             rows = table.read_table(self.getMotionTablePath())
             plots.save_summary_png(self.getSummaryPlotPath(),
-                                   table.as_arrays(rows), *self._rule())
+                                   table.as_arrays(rows), *self._rule(),
+                                   auto=self._auto, withDose=True,
+                                   earlyLimit=self.maxEarlyMotion.get(),
+                                   lateLimit=self.maxLateMotion.get())
         except Exception as error:  # matplotlib and the disk raise many kinds
             self.warning('The summary plot could not be drawn: %s' % error)
             return
