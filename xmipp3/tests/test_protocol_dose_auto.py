@@ -82,10 +82,10 @@ def test_default_settings_give_the_same_decisions_with_dose_information(project,
     assert accepted == {1} and discarded == {2}
 
 
-def simulated_session(project, movies=300, fraction=0.1, seed=4, **params):
+def simulated_session(project, movies=300, fraction=0.1, seed=4, interval=0.5):
     sim = launch(project, new_simulation(
         project, source=1, numberOfMovies=movies, outlierFraction=fraction,
-        seed=seed, batchSize=30, batchInterval=0.5, **params))
+        seed=seed, batchSize=30, batchInterval=interval))
     wait_for_output(project, sim, 'outputMovies')
     injected = {index + 1 for index, t in enumerate(
         random_walk_trajectories(movies, 40, fraction, 1.0, seed)) if t['outlier']}
@@ -117,10 +117,12 @@ def test_automatic_thresholds_find_the_injected_outliers(project):
 
 
 def test_automatic_mode_killed_during_the_warm_up_and_continued(project):
-    sim, injected = simulated_session(project, movies=240, seed=9)
+    # 8 s of stream: still running at the first poll, which sees far fewer
+    # movies than the warm-up even on a loaded machine
+    sim, injected = simulated_session(project, movies=240, seed=9, interval=1.0)
     maxshift = new_maxshift(project, sim, pollInterval=0.3, maxFrameShift=1000.0,
                             maxMovieShift=10000.0, useAutoThresholds=True,
-                            autoWarmup=150)
+                            autoWarmup=200)
     os.environ[KILL_AT_VARIABLE] = 'between-polls:1'
     try:
         launch(project, maxshift)
