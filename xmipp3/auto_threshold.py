@@ -28,7 +28,8 @@ import math
 import numpy as np
 
 from xmipp3.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_MOVIE,
-                           MOTION_OK, Decision, _format, measure_motion)
+                           MOTION_OK, Decision, format_angstrom,
+                           measure_motion)
 
 DEFAULT_METRICS = (CRITERION_FRAME, CRITERION_MOVIE)
 KNOWN_METRICS = (CRITERION_FRAME, CRITERION_MOVIE, CRITERION_EARLY)
@@ -267,7 +268,7 @@ class AutoThresholds:
                     % (len(self._pending), self.warmup))
         limits = ', '.join(
             '%s %s' % (name, 'not set (too few movies)' if limit is None
-                       else '%s A' % _format(limit))
+                       else '%s A' % format_angstrom(limit))
             for name, limit in self.thresholds().items())
         return ('automatic thresholds (median + %g sigma of %d accepted '
                 'movies): %s' % (self.k, self.n_learnt, limits))
@@ -363,7 +364,8 @@ class AutoThresholds:
             return Decision(True)
         criteria = [name for name, is_over in zip(self.metrics, over)
                     if is_over]
-        details = ['%s A > %s A' % (_format(value), _format(limits[name]))
+        details = ['%s A > %s A' % (format_angstrom(value),
+                                    format_angstrom(limits[name]))
                    for name, value, is_over in zip(self.metrics, row, over)
                    if is_over]
         return Decision(False, '%s: %s %s' % (' and '.join(criteria),

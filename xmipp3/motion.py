@@ -131,7 +131,7 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None):
     return Motion(float(max_frame_shift), float(total_travel), n_frames)
 
 
-def _format(angstrom):
+def format_angstrom(angstrom):
     """Two decimals, as far as they make sense."""
     return '%.2f' % angstrom if abs(angstrom) < 1e6 else '%.3g' % angstrom
 
@@ -171,11 +171,11 @@ def decide(motion, rule, max_frame_limit, max_movie_limit):
     criteria, details = [], []
     if uses_frame_limit(rule) and motion.max_frame_shift > max_frame_limit:
         criteria.append(CRITERION_FRAME)
-        details.append('%s A > %g A' % (_format(motion.max_frame_shift),
+        details.append('%s A > %g A' % (format_angstrom(motion.max_frame_shift),
                                         max_frame_limit))
     if uses_movie_limit(rule) and motion.total_travel > max_movie_limit:
         criteria.append(CRITERION_MOVIE)
-        details.append('%s A > %g A' % (_format(motion.total_travel),
+        details.append('%s A > %g A' % (format_angstrom(motion.total_travel),
                                         max_movie_limit))
     return Decision(False, '%s: %s (rule %s)' % (' and '.join(criteria),
                                                  ', '.join(details),
@@ -352,7 +352,7 @@ def decide_dose_limits(dose_motion, max_early=None, max_late=None):
         value = getattr(dose_motion, field)
         if value > limit:
             criteria.append(name)
-            details.append('%s A > %g A' % (_format(value), limit))
+            details.append('%s A > %g A' % (format_angstrom(value), limit))
     if not criteria:
         return DoseDecision(True)
     return DoseDecision(False, '%s: %s' % (' and '.join(criteria),
