@@ -63,7 +63,10 @@ def main():
             'discarded: ' + movie.getAttributeValue(ATTR_DISCARD_REASON)))
     print('\nSummary:\n  ' + '\n  '.join(maxshift.summary()))
     print('\nProject: %s' % project.path)
-    print('Open it in the Scipion GUI with: scipion3 project %s' % project.path)
+    print('Scipion\'s GUI lists it when started with SCIPION_USER_DATA=%s'
+          % os.environ['SCIPION_USER_DATA'])
+    print('Per-movie table and summary plot: %s'
+          % os.path.join(project.path, maxshift._getExtraPath()))
 
 
 if __name__ == '__main__':
