@@ -477,20 +477,17 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         if self._auto is not None:
             self._writeHeld(dict(self._auto.finish_warmup()))
         for name, source in self._micSources.items():
-            self._pendingMics[name] = self._splitPending(name, source)
-        micSources = self._micSources
-        for name, mics in self._pendingMics.items():
-            for mic in mics:
+            for mic in self._splitPending(name, source):
                 reason = ('%s: no input movie has id %d or micName %s'
                           % (NO_MOVIE, mic.getObjId(), mic.getMicName()))
                 self.warning('Micrograph %s discarded: %s'
                              % (mic.getMicName(), reason))
-                self._writeMicrograph(name, mic, Verdict(False, None, None, reason, ''),
-                                      micSources[name].info)
-        if not micSources:
+                self._writeMicrograph(name, mic, Verdict(
+                    False, dict.fromkeys(METRIC_ATTRIBUTES), reason), source.info)
+        if not self._micSources:
             self.info('The alignment protocol produced no micrographs: '
                       'only the movies were split')
-        for name in micSources:
+        for name in self._micSources:
             missing = sorted(set(self._verdicts) - self._moviesWithMic[name])
             if missing:
                 self.info('%d classified movies have no micrograph in %s: '

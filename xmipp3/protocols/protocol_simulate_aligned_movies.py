@@ -106,6 +106,10 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
                       default='', label='Movies without micrograph',
                       help='Ids of movies whose micrographs are never '
                            'emitted, as when an aligner fails on them.')
+        form.addParam('micrographsWithoutMovie', params.NumericListParam,
+                      default='', label='Micrographs without movie',
+                      help='Ids of movies that are never emitted although '
+                           'their micrographs are.')
 
     # -------------------------- INSERT steps functions ----------------------
     def _insertAllSteps(self):
@@ -124,23 +128,37 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
                       ((OUTPUT_MICS, self.makeMicrographs.get()),
                        (OUTPUT_MICS_DW, self.makeDoseWeighted.get()))
                       if wanted]
-        emitted = {item.getObjId() for item in outputs.iterWritten(OUTPUT_MOVIES)}
-        ids = [i for i in range(1, len(trajectories) + 1) if i not in emitted]
+        # On "Continue", emit only what the outputs lack (a stop can fall
+        # between committing the movies and their micrographs).
+        written = {name: {item.getObjId() for item in outputs.iterWritten(name)}
+                   for name in [OUTPUT_MOVIES] + micOutputs}
+        withoutMic = set(self._idList(self.moviesWithoutMicrograph))
+        withoutMovie = set(self._idList(self.micrographsWithoutMovie))
+        offset = self.micIdOffset.get()
+
+        def missing(name, movieId):
+            if name == OUTPUT_MOVIES:
+                return movieId not in withoutMovie | written[name]
+            return movieId not in withoutMic and movieId + offset not in written[name]
+        ids = [i for i in range(1, len(trajectories) + 1)
+               if any(missing(name, i) for name in written)]
         size = max(1, self.batchSize.get())
         batches = [ids[i:i + size] for i in range(0, len(ids), size)]
         lag = max(0, self.micrographLag.get())
-        withoutMic = set(self._withoutMicrograph())
         for index in range(len(batches) + lag):
             if index < len(batches):
                 for movieId in batches[index]:
-                    outputs.append(OUTPUT_MOVIES, self._movie(
-                        movieId, trajectories[movieId - 1], moviesInfo),
-                        moviesInfo)
+                    if missing(OUTPUT_MOVIES, movieId):
+                        outputs.append(OUTPUT_MOVIES, self._movie(
+                            movieId, trajectories[movieId - 1], moviesInfo),
+                            moviesInfo)
             if index >= lag:
-                for movieId in set(batches[index - lag]) - withoutMic:
+                for movieId in batches[index - lag]:
                     for name in micOutputs:
-                        outputs.append(name, self._micrograph(
-                            movieId, trajectories[movieId - 1], name), micsInfo)
+                        if missing(name, movieId):
+                            outputs.append(name, self._micrograph(
+                                movieId, trajectories[movieId - 1], name),
+                                micsInfo)
             outputs.commit()
             self.info('Emitted batch %d of %d' % (index + 1, len(batches)))
             if index + 1 < len(batches) + lag:
@@ -158,9 +176,9 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         count = self.numberOfMovies.get() or len(trajectories)
         return [trajectories[i % len(trajectories)] for i in range(count)]
 
-    def _withoutMicrograph(self):
-        return [int(movieId) for movieId in
-                self.moviesWithoutMicrograph.get('').split()]
+    @staticmethod
+    def _idList(param):
+        return [int(movieId) for movieId in (param.get() or '').split()]
 
     def _movieSamplingRate(self, trajectories):
         if self.samplingRate.get():

@@ -167,12 +167,12 @@ class OutputSets:
 
     def iterWritten(self, name):
         """Items already stored in an output (for resuming)."""
-        if not self.hasItems(name):
+        if not self.exists(name):
             return
         written = self.setClasses[name](filename=self.path(name))
         try:
-            for item in written.iterItems():
-                yield item
+            if _hasCommitted(written):
+                yield from written.iterItems()
         finally:
             written.close()
 

@@ -107,6 +107,24 @@ def test_movies_without_micrograph_are_classified_and_logged(project, tmp_json):
         assert '2 classified movies have no micrograph in %s: ids 2, 5' % name in log
 
 
+def test_micrographs_whose_movie_never_comes_are_discarded_with_a_reason(project, tmp_json):
+    sim, maxshift = run_static(project, tmp_json,
+                               [DESIGNED[i][0] for i in sorted(DESIGNED)],
+                               simParams={'micrographsWithoutMovie': '3'})
+    assert ids(sim, 'outputMovies') == {1, 2, 4, 5}
+    accepted, discarded = (ids(maxshift, name) for name in MOVIE_OUTPUTS)
+    assert accepted == {1, 5} and discarded == {2, 4}
+    log = ''.join(maxshift.getLogsAsStrings())
+    for kept, dropped in MIC_OUTPUTS.items():
+        assert ids(maxshift, kept) == {1, 5}
+        assert ids(maxshift, dropped) == {2, 3, 4}
+        orphan = [m for m in output_items(maxshift, dropped) if m.getObjId() == 3][0]
+        reason = orphan.getAttributeValue(ATTR_DISCARD_REASON)
+        assert reason == 'no movie: no input movie has id 3 or micName %s' % orphan.getMicName()
+        assert orphan.getAttributeValue(ATTR_MAX_FRAME_SHIFT) is None
+        assert 'Micrograph %s discarded: %s' % (orphan.getMicName(), reason) in log
+
+
 def test_unusable_shifts_are_discarded_and_motionless_movies_flagged(project, tmp_json):
     nan, inf = float('nan'), float('inf')
     trajectories = [
