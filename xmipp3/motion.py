@@ -255,7 +255,7 @@ def early_frame_limit(dose_per_frame, initial_dose=0.0, first_frame=1,
 
 def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
                         initial_dose=0.0, first_frame=1,
-                        cutoff_dose=DEFAULT_CUTOFF_DOSE):
+                        cutoff_dose=DEFAULT_CUTOFF_DOSE, measured=None):
     """Early and late motion (RELION) and first-third mean step (Warp), A.
 
     With the frame steps d_f = s * |p_f - p_(f-1)| (f = 2 .. n, frame 1 the
@@ -280,12 +280,15 @@ def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
     three (problem 'invalid alignment: ...'). A movie without motion
     information (a single frame, all shifts zero) measures 0.0, as in
     measure_motion(). Never raises on bad movie values.
+
+    measured: this movie's measure_motion() result when the caller already
+    has it (it is not measured again).
     """
     cutoff = _number(cutoff_dose)
     if not np.isfinite(cutoff):
         raise ValueError('cutoff dose %r is not a finite number'
                          % (cutoff_dose,))
-    motion = measure_motion(xshifts, yshifts, sampling_rate)
+    motion = measured or measure_motion(xshifts, yshifts, sampling_rate)
     if not motion.is_valid:
         return DoseMotion(np.nan, np.nan, np.nan, False,
                           '%s: %s' % (MOTION_INVALID, motion.problem))

@@ -143,7 +143,8 @@ class MovieJudge:
         dose = motion.measure_dose_motion(
             xshifts, yshifts, rate, acquisition.getDosePerFrame(),
             acquisition.getDoseInitial(),
-            alignment.getRange()[0] if alignment else None, self.doseCutoff)
+            alignment.getRange()[0] if alignment else None, self.doseCutoff,
+            measured=measured)
         decision = motion.decide(measured, *self.rule)
         doseDecision = motion.decide_dose_limits(dose, self.maxEarly, self.maxLate)
         notes = [doseDecision.note]

@@ -415,3 +415,12 @@ def test_motion_spread_varies_normal_movies_and_keeps_the_outliers():
         return float(np.std(np.log(travel)))
     assert log_sd(plain) < 0.05
     assert 0.15 < log_sd(spread) < 0.25
+
+
+def test_a_given_measurement_is_reused_so_an_invalid_frame_range_counts_too():
+    x, y = [0.0, 1.0, 3.0], [0.0, 0.0, 0.0]
+    measured = measure_motion(x, y, 1.0, (1, 40))
+    result = measure_dose_motion(x, y, 1.0, 1.0, measured=measured)
+    assert not result.available and result.problem.startswith('invalid alignment: aligned frames')
+    again = measure_dose_motion(x, y, 1.0, 1.0, measured=measure_motion(x, y, 1.0))
+    assert again == measure_dose_motion(x, y, 1.0, 1.0)
