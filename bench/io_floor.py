@@ -7,7 +7,7 @@ through the environment (scipion_headless.configure in the parent):
     python bench/io_floor.py MOVIES MICS MICS_DW OUT_DIR RESULT_JSON
 
 It reads the simulator's three sets once (iterItems), measures and decides
-every movie with xmipp3.motion (default rule: by frame or movie, 10 A, 45 A),
+every movie with xmipp3.maxshift.motion (default rule: by frame or movie, 10 A, 45 A),
 writes every movie and micrograph, annotated as the protocol annotates them,
 into six accepted/discarded sets (append + write + close), and writes to
 RESULT_JSON the time of that work (imports and plugin discovery excluded:
@@ -25,7 +25,7 @@ import pwem.objects as emobj  # noqa: E402
 import pyworkflow.object as pwobj  # noqa: E402
 
 from pyworkflow.plugin import Domain  # noqa: E402
-from xmipp3 import motion  # noqa: E402
+from xmipp3.maxshift import motion  # noqa: E402
 
 # Plugin discovery (imports every plugin and pwem.viewers) runs lazily at the
 # first set opened; a protocol process does it before its step starts, so it

@@ -23,7 +23,7 @@ unless --keep) it measures:
   the outputs, the time per poll (from the protocol's log) and CPU per
   committed poll (from outside) against the movies already processed;
 - the peak RSS of every protocol process, and whether each run's decisions
-  equal the decisions computed directly with xmipp3.motion (default rule).
+  equal the decisions computed directly with xmipp3.maxshift.motion (default rule).
 
 It prints one table, with each figure's ratio to the floors and the issue's
 targets, and writes everything to bench/results/<stamp>.json.
@@ -218,7 +218,7 @@ def parse_log(logFile):
 class Bench:
     def __init__(self, project, args, workDir):
         from pyworkflow.plugin import Domain
-        from xmipp3 import batch
+        from xmipp3.maxshift import batch
         self.batch = batch
         self.Domain = Domain
         self.project = project

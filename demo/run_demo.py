@@ -16,7 +16,7 @@ import scipion_headless
 folder = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'demo-output')
 scipion_headless.configure(folder)
 
-from xmipp3.batch import (launch, new_maxshift, new_simulation,  # noqa: E402
+from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation,  # noqa: E402
                           output_items, wait_for_output, wait_until_done)
 from xmipp3.protocols.protocol_movie_max_shift import (  # noqa: E402
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,

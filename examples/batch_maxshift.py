@@ -52,7 +52,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     scipion_headless.configure(args.folder)  # before pyworkflow is imported
-    from xmipp3.batch import (launch, new_maxshift, new_simulation,
+    from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation,
                               output_ids, wait_for_output, wait_until_done)
     from xmipp3.protocols.protocol_movie_max_shift import (
         OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW,

@@ -18,8 +18,8 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
                                  getProtocolFromDb)
 import pyworkflow.protocol.params as params
 
-from xmipp3 import auto_threshold, motion, plots, table
-from xmipp3.protocols.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
+from xmipp3.maxshift import auto_threshold, motion, plots, table
+from xmipp3.maxshift.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
                                         NewRowsReader, OutputSets, firstItem,
                                         retryingLocks)
 

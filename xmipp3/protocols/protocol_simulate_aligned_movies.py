@@ -8,8 +8,8 @@ from pyworkflow import BETA
 from pyworkflow.protocol import STEPS_SERIAL
 import pyworkflow.protocol.params as params
 
-from xmipp3.protocols.streaming import OutputSets
-from xmipp3.simulation import (BUNDLED_TRAJECTORIES, load_trajectories,
+from xmipp3.maxshift.streaming import OutputSets
+from xmipp3.maxshift.simulation import (BUNDLED_TRAJECTORIES, load_trajectories,
                                random_walk_trajectories)
 
 OUTPUT_MOVIES = 'outputMovies'

@@ -9,8 +9,8 @@ import pwem.objects as emobj
 from maxshift_checks import (DESIGNED, DISCARDED_BY_RULE, MIC_OUTPUTS,
                              MOVIE_OUTPUTS, along_x, assert_split_consistent,
                              ids, run_static)
-from xmipp3 import motion
-from xmipp3.batch import (launch, new_maxshift, new_simulation, output_items,
+from xmipp3.maxshift import motion
+from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (

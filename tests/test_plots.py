@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from xmipp3 import auto_threshold, motion, plots, table
-from xmipp3.batch import (launch, new_maxshift, new_simulation, output_items,
+from xmipp3.maxshift import auto_threshold, motion, plots, table
+from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols.protocol_movie_max_shift import (OUTPUT_MOVIES,
                                                        OUTPUT_MOVIES_DISCARDED)

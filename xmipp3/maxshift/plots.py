@@ -5,15 +5,15 @@ Matplotlib and numpy only, no Scipion imports, no display needed: every
 figure is a `matplotlib.figure.Figure` built without pyplot, so the protocol
 can write a PNG after each poll and the viewer can show the same figures.
 
-The tables plotted are the columns returned by `xmipp3.table.as_arrays`
+The tables plotted are the columns returned by `xmipp3.maxshift.table.as_arrays`
 ('id', 'micName', 'maxFrameShift_A', 'totalTravel_A' (NaN when the alignment
 is invalid), the dose-aware 'earlyMotion_A', 'lateMotion_A' (NaN without
 dose information) and 'firstThirdMeanStep_A', 'accepted', 'reason'), with the
-rejection rule (see `xmipp3.motion.RULE_NAMES`) and its two limits in A.
+rejection rule (see `xmipp3.maxshift.motion.RULE_NAMES`) and its two limits in A.
 Movies without a value are counted in legends and titles but not plotted.
 
 Optional keyword arguments add what the protocol may also use: `auto`, the
-`xmipp3.auto_threshold.AutoThresholds` of a run with automatic thresholds
+`xmipp3.maxshift.auto_threshold.AutoThresholds` of a run with automatic thresholds
 (their values in force are drawn as dash-dot lines, and its description
 written under the title), and `earlyLimit`/`lateLimit`, the early and late
 motion limits (A, None when not used).
@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
-from xmipp3 import motion
+from xmipp3.maxshift import motion
 
 BINS = 50  # histogram bins, whatever the number of movies
 ACCEPTED_COLOR = '#2a9d55'

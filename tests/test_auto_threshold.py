@@ -1,4 +1,4 @@
-"""Automatic thresholds (xmipp3.auto_threshold, pure numpy).
+"""Automatic thresholds (xmipp3.maxshift.auto_threshold, pure numpy).
 
 Metrics are in A. A "normal" movie here has a max frame shift near 2 A and a
 total travel near 25 A; the warm-up is shortened where the test allows.
@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import xmipp3.auto_threshold as auto_threshold
-from xmipp3.auto_threshold import (CEILING_FACTOR, DEFAULT_K, DEFAULT_METRICS,
+import xmipp3.maxshift.auto_threshold as auto_threshold
+from xmipp3.maxshift.auto_threshold import (CEILING_FACTOR, DEFAULT_K, DEFAULT_METRICS,
                                    DEFAULT_WARMUP, MIN_REFERENCE,
                                    AutoThresholds, motion_metrics,
                                    robust_threshold, simulated_session_scores)
-from xmipp3.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_MOVIE,
+from xmipp3.maxshift.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_MOVIE,
                            Decision, measure_dose_motion, measure_motion)
 
 FAST = settings(max_examples=60, deadline=None, database=None,

@@ -5,7 +5,7 @@ import sqlite3
 import pwem.objects as emobj
 import pytest
 
-from xmipp3.protocols.streaming import NewRowsReader, retryingLocks
+from xmipp3.maxshift.streaming import NewRowsReader, retryingLocks
 
 
 def append_movies(path, movieIds, close=False):

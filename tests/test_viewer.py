@@ -5,8 +5,8 @@ import pytest
 from pyworkflow.plugin import Domain
 from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, MessageView
 
-from xmipp3 import plots
-from xmipp3.batch import launch, new_maxshift, new_simulation, output_items
+from xmipp3.maxshift import plots
+from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation, output_items
 from xmipp3.protocols import XmippProtMovieMaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,

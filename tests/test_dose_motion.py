@@ -1,5 +1,5 @@
 """Early and late motion, first-third mean step and the dose limits
-(xmipp3.motion, pure numpy), and the simulator's motion spread.
+(xmipp3.maxshift.motion, pure numpy), and the simulator's motion spread.
 
 Hand-computed cases use axis-aligned integer steps, so every sum is exact.
 Frame numbers are those of the aligned range: frame 1 is its first frame,
@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xmipp3.motion import (CRITERION_EARLY, CRITERION_LATE,
+from xmipp3.maxshift.motion import (CRITERION_EARLY, CRITERION_LATE,
                            DEFAULT_CUTOFF_DOSE, DOSE_ABSENT, MOTION_INVALID,
                            Decision, DoseDecision, DoseMotion,
                            decide_dose_limits, early_frame_limit,
                            first_third_frames, measure_dose_motion,
                            measure_motion)
-from xmipp3.simulation import random_walk_trajectories
+from xmipp3.maxshift.simulation import random_walk_trajectories
 
 FAST = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -11,7 +11,7 @@ import pytest
 
 from maxshift_checks import (MIC_OUTPUTS, MOVIE_OUTPUTS, along_x,
                              assert_split_consistent, ids, run_static)
-from xmipp3.batch import (launch, new_maxshift, new_simulation, output_items,
+from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, KILL_AT_VARIABLE, OUTPUT_FILES, OUTPUT_MICS,

@@ -4,8 +4,8 @@ following their movie, the CSV equal to the outputs)."""
 import numpy as np
 import pytest
 
-from xmipp3 import table
-from xmipp3.batch import launch, new_maxshift, new_simulation, output_items
+from xmipp3.maxshift import table
+from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation, output_items
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,

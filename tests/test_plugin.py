@@ -31,7 +31,13 @@ def test_plugin_defines_no_binaries_and_inherits_none():
     assert environment.calls == []
     for method in ('defineBinaries', 'getEnviron', '_defineVariables'):
         assert method in vars(xmipp3.Plugin), method
-    assert xmipp3.Plugin.getEnviron() is None
+
+
+def test_get_environ_takes_xmipps_signature_as_pwem_calls_it():
+    # pwem.viewers.showj.runJavaIJapp calls getEnviron(xmippFirst=False)
+    environ = xmipp3.Plugin.getEnviron(xmippFirst=False)
+    assert environ['PATH'] == os.environ['PATH']
+    assert xmipp3.Plugin.getEnviron() == environ
 
 
 def test_protocol_appears_under_movies_quality_control_in_the_gui_tree():

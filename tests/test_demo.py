@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-DEMO = os.path.join(os.path.dirname(__file__), '..', '..', 'demo', 'run_demo.py')
+DEMO = os.path.join(os.path.dirname(__file__), '..', 'demo', 'run_demo.py')
 
 
 def test_demo_streams_the_real_trajectories_and_reports(tmp_path):

@@ -11,8 +11,8 @@ from maxshift_checks import along_x, assert_split_consistent, run_static
 from test_plots import (assert_valid_png, axes_by_gid, bar_counts, legend_texts,
                         lines_of, scatter_points)
 from test_viewer import movies_of, viewer_of
-from xmipp3 import auto_threshold, motion, plots, table
-from xmipp3.batch import launch, new_maxshift, new_simulation
+from xmipp3.maxshift import auto_threshold, motion, plots, table
+from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation
 from xmipp3.protocols import XmippProtMovieMaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (ATTR_EARLY_MOTION,
                                                        ATTR_FIRST_THIRD_STEP,

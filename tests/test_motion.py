@@ -1,4 +1,4 @@
-"""Unit and property tests of xmipp3.motion (pure numpy, no Scipion needed).
+"""Unit and property tests of xmipp3.maxshift.motion (pure numpy, no Scipion needed).
 
 Shifts are in pixels, the sampling rate in A/px, metrics and limits in A.
 Exact-threshold cases use shifts whose steps are exactly representable
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from xmipp3.motion import (MOTION_ABSENT, MOTION_INVALID, MOTION_OK,
+from xmipp3.maxshift.motion import (MOTION_ABSENT, MOTION_INVALID, MOTION_OK,
                            REJ_AND, REJ_FRAME, REJ_MOVIE, REJ_OR, RULE_NAMES,
                            Decision, Motion, decide, frame_steps,
                            measure_motion, rejected_by_rule, uses_frame_limit,

@@ -19,7 +19,7 @@ gives a noisier start (precision 0.961 at 5 % outliers); 100 is no better
 than 50 and holds the first outputs back twice as long (50 movies are a few
 minutes of a session).
 
-Run ``python -m xmipp3.auto_threshold`` for the precision and recall of the
+Run ``python -m xmipp3.maxshift.auto_threshold`` for the precision and recall of the
 default settings on simulated sessions with injected outliers.
 """
 import hashlib
@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from xmipp3.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_MOVIE,
+from xmipp3.maxshift.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_MOVIE,
                            MOTION_OK, Decision, format_angstrom,
                            measure_motion)
 
@@ -417,7 +417,7 @@ def simulated_session_scores(outlier_fraction, seeds=SESSION_SEEDS,
     precision, recall, true_positives, false_positives, false_negatives,
     outliers, movies, and per_seed [(precision, recall), ...].
     """
-    from xmipp3.simulation import random_walk_trajectories
+    from xmipp3.maxshift.simulation import random_walk_trajectories
 
     totals = np.zeros(3, dtype=int)  # tp, fp, fn
     per_seed = []

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from xmipp3 import table
+from xmipp3.maxshift import table
 
 
 def test_rows_written_and_appended_read_back_with_their_types(tmp_path):

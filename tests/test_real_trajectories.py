@@ -1,4 +1,4 @@
-"""xmipp3.motion on real cryo-EM movie trajectories bundled with the plugin.
+"""xmipp3.maxshift.motion on real cryo-EM movie trajectories bundled with the plugin.
 
 The data (xmipp3/data/real_motion_trajectories.json, see the README there) are
 per-frame global shifts parsed from public repositories; RELION entries carry
@@ -11,12 +11,12 @@ import os
 import numpy as np
 import pytest
 
-import xmipp3.motion
-from xmipp3.auto_threshold import AutoThresholds, motion_metrics
-from xmipp3.motion import (MOTION_INVALID, REJ_FRAME, REJ_OR, decide,
+import xmipp3.maxshift.motion
+from xmipp3.maxshift.auto_threshold import AutoThresholds, motion_metrics
+from xmipp3.maxshift.motion import (MOTION_INVALID, REJ_FRAME, REJ_OR, decide,
                            measure_dose_motion, measure_motion)
 
-DATA_FILE = os.path.join(os.path.dirname(xmipp3.motion.__file__), 'data',
+DATA_FILE = os.path.join(os.path.dirname(xmipp3.maxshift.motion.__file__), 'data',
                          'real_motion_trajectories.json')
 RELION_KEY = 'relion_accum_motion_total_early_late_px'
 TILT_SOURCE = 'TomoBabel/cets-relion'

@@ -1,0 +1,1 @@
+"""Tests of the plugin that run with pyworkflow's test runner."""
