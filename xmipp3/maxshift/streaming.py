@@ -1,11 +1,13 @@
 """Streaming glue shared by the plugin's protocols: read only the rows a
 producer appended since the last poll, and write output sets that survive a
-stop and "Continue"."""
+stop, a full disk and "Continue"."""
+import errno
 import os
 import signal
 import sqlite3
 import time
 from datetime import datetime, timedelta
+from urllib.request import pathname2url
 
 from pyworkflow.mapper.sqlite import SqliteFlatMapperException
 from pyworkflow.object import Set
@@ -38,25 +40,83 @@ def retryingLocks(action, what, log):
             time.sleep(delay)
 
 
+# A write that fails for want of space: SQLite's SQLITE_FULL, ENOSPC, or a
+# quota exceeded. SQLite rolls the whole transaction back on SQLITE_FULL, so
+# after one of these nothing written since the last commit can be trusted.
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+SQLITE_FULL_MESSAGE = 'database or disk is full'
+
+
+class OutputLost(Exception):
+    """Rows committed to an output are not in its file: the transaction was
+    rolled back (a full disk) and a retry committed without them."""
+
+
+def diskFullCause(error):
+    """The disk-full error in an exception's chain (pyworkflow wraps the
+    errors of its output updates in a BlockingIOError), or None."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OutputLost):
+            return error
+        if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+            return error
+        if isinstance(error, sqlite3.OperationalError) and \
+                SQLITE_FULL_MESSAGE in str(error):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
 class FaultInjector:
     """Kills this process with SIGKILL at a named point, for the reliability
     tests: the environment variable holds '<point>' or '<point>:<n>' (the
-    n-th time the point is reached). Unset, it does nothing."""
+    n-th time the point is reached). Unset, it does nothing.
 
-    def __init__(self, variable):
-        point, _, count = os.environ.get(variable, '').partition(':')
+    With diskFull, it raises OSError(ENOSPC) instead, from the n-th time on:
+    '<point>:<n>:<times>' raises that many times, '<point>:<n>' every time
+    (a disk that stays full)."""
+
+    def __init__(self, variable, diskFull=False):
+        point, _, rest = os.environ.get(variable, '').partition(':')
+        count, _, times = rest.partition(':')
         self.point, self.remaining = point, int(count or 1)
+        self.diskFull, self.times = diskFull, int(times or 0)
 
     def reached(self, point):
-        if point == self.point:
-            self.remaining -= 1
+        if point != self.point:
+            return
+        self.remaining -= 1
+        if self.remaining > 0:
+            return
+        if not self.diskFull:
             if self.remaining == 0:
                 os.kill(os.getpid(), signal.SIGKILL)
+            return
+        if self.times and self.remaining <= -self.times:
+            return
+        raise OSError(errno.ENOSPC, 'No space left on device (injected at %s)'
+                      % point)
 
 
 def _hasCommitted(setObject):
     """Whether a set's file holds a committed write (properties and rows)."""
     return setObject._getMapper().hasProperty('self')
+
+
+def countRows(path):
+    """Rows in a set's sqlite file (0 while it has no table)."""
+    connection = sqlite3.connect('file:%s?mode=ro' % pathname2url(path), uri=True,
+                                 timeout=30)
+    try:
+        return connection.execute('SELECT COUNT(*) FROM Objects').fetchone()[0]
+    except sqlite3.OperationalError as error:
+        if 'no such table' in str(error):
+            return 0
+        raise
+    finally:
+        connection.close()
 
 
 def firstItem(setObject):
@@ -87,8 +147,10 @@ class NewRowsReader:
         self.closed = False  # the producer had closed the set at last read
         self.info = None  # the set's properties, for copyInfo of outputs
 
-    def iterNew(self):
-        """Yield the new items, then update `closed`.
+    def iterNew(self, sweep=False):
+        """Yield the new items, then update `closed`. With sweep, every row
+        is looked at, not only those after the watermark (ids already seen
+        are still skipped): nothing committed before the read is missed.
 
         The items are the set's template object refilled for each row (as
         pyworkflow iterates): use each before the next, clone one to keep it.
@@ -103,7 +165,7 @@ class NewRowsReader:
             closed = inputSet.isStreamClosed()
             self.info = inputSet
             where = None
-            if self.newest is not None:
+            if self.newest is not None and not sweep:
                 since = datetime.strptime(self.newest, CREATION_FORMAT)
                 where = "creation >= '%s'" % (since - CREATION_MARGIN).strftime(CREATION_FORMAT)
             for item in inputSet.iterItems(where=where):
@@ -122,7 +184,9 @@ class OutputSets:
     """A protocol's streaming output sets, one sqlite file each.
 
     The files are the record of what was written: on "Continue" an existing
-    file is reopened for appending, never recreated.
+    file is reopened for appending, never recreated. Each commit is checked
+    against the file's row count, so a write that a full disk rolled back is
+    never taken as done (OutputLost).
     """
 
     def __init__(self, protocol, fileNames, setClasses, onDefined=None):
@@ -131,6 +195,7 @@ class OutputSets:
         self.fileNames = fileNames  # output name -> file name
         self.setClasses = setClasses  # output name -> set class
         self._open = {}  # output name -> set with items not yet committed
+        self._expected = {}  # output name -> rows its file has once committed
 
     def path(self, name):
         return self.protocol._getPath(self.fileNames[name])
@@ -141,13 +206,17 @@ class OutputSets:
     def _openForAppend(self, name, template):
         outputSet = self.setClasses[name](filename=self.path(name))
         if _hasCommitted(outputSet):
+            rows = outputSet.getSize()  # counted by load()
             outputSet.loadAllProperties()
+            outputSet._size.set(rows)  # the stored size may be stale
             outputSet.enableAppend()
         else:  # new, or left without a first commit by a killed run
             outputSet.close()
             os.remove(self.path(name))
             outputSet = self.setClasses[name](filename=self.path(name))
             outputSet.copyInfo(template)
+            rows = 0
+        self._expected[name] = rows
         return outputSet
 
     def hasItems(self, name):
@@ -164,6 +233,7 @@ class OutputSets:
         if name not in self._open:
             self._open[name] = self._openForAppend(name, template)
         self._open[name].append(item)
+        self._expected[name] += 1
 
     def iterWritten(self, name):
         """Items already stored in an output (for resuming)."""
@@ -191,8 +261,46 @@ class OutputSets:
                     self._publish(name, outputSet, state)
         self._open = {}
 
+    def reopen(self):
+        """Publish every output that has items as open. Run when a run
+        (re)starts: outputs that a stop or a failure closed are open again
+        while it adds to them, and the protocol's record matches the files
+        (sizes included) after a crash or a full disk."""
+        for name in self.fileNames:
+            if self.hasItems(name):
+                self._forgetUnstored(name)
+                self._publish(name, self._openForAppend(name, None),
+                              Set.STREAM_OPEN)
+
+    def discard(self):
+        """Drop what is not committed (closing a set rolls its transaction
+        back); the files keep what was committed."""
+        for outputSet in self._open.values():
+            try:
+                outputSet.close()
+            except sqlite3.Error:
+                pass
+        self._open = {}
+
+    def _forgetUnstored(self, name):
+        """An output defined in memory whose record a full disk rolled back
+        is defined again at its next publication."""
+        output = getattr(self.protocol, name, None)
+        mapper = getattr(self.protocol, 'mapper', None)
+        if output is None or not output.hasObjId() or mapper is None:
+            return
+        if not mapper.exists(output.getObjId()):
+            if name in self.protocol._outputs:
+                self.protocol._outputs.remove(name)
+            delattr(self.protocol, name)
+
     def _publish(self, name, outputSet, state):
         isNew = not self.protocol.hasAttribute(name)
         self.protocol._updateOutputSet(name, outputSet, state)
         if isNew and self.onDefined:
             self.onDefined(name, outputSet)
+        found = countRows(self.path(name))
+        if found != self._expected[name]:
+            raise OutputLost('%s should hold %d items but its file has %d: a '
+                             'write was rolled back' % (name, self._expected[name],
+                                                        found))
