@@ -1,11 +1,14 @@
 """The streaming glue on real SQLite set files: only new rows are read,
-nothing twice, the closed state, and lock retries."""
+nothing twice, the closed state, a full re-read, lock retries and the
+errors of a full disk."""
+import errno
 import sqlite3
 
 import pwem.objects as emobj
 import pytest
 
-from xmipp3.maxshift.streaming import NewRowsReader, retryingLocks
+from xmipp3.maxshift.streaming import (NewRowsReader, OutputLost, diskFullCause,
+                                        retryingLocks)
 
 
 def append_movies(path, movieIds, close=False):
@@ -48,6 +51,23 @@ def test_ids_already_seen_are_skipped(tmp_path):
     assert read_ids(NewRowsReader(emobj.SetOfMovies, path, seenIds={2, 3})) == [1, 4]
 
 
+def test_a_sweep_finds_rows_stamped_before_the_watermark(tmp_path):
+    # A producer continued on a host whose clock is behind stamps its rows
+    # in the past: a normal read skips them, a sweep does not.
+    path = str(tmp_path / 'movies.sqlite')
+    reader = NewRowsReader(emobj.SetOfMovies, path)
+    append_movies(path, [1, 2])
+    assert read_ids(reader) == [1, 2]
+    append_movies(path, [3])
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE Objects SET creation = '2000-01-01 00:00:00' WHERE id = 3")
+    connection.commit()
+    connection.close()
+    assert read_ids(reader) == []
+    assert [movie.getObjId() for movie in reader.iterNew(sweep=True)] == [3]
+    assert [movie.getObjId() for movie in reader.iterNew(sweep=True)] == []
+
+
 def test_locked_reads_are_retried_and_logged():
     attempts, logged = [], []
 
@@ -71,3 +91,20 @@ def test_other_database_errors_are_not_retried():
     with pytest.raises(sqlite3.OperationalError):
         retryingLocks(broken, 'Reading movies', print)
     assert len(attempts) == 1
+
+
+def test_disk_full_is_recognised_through_pyworkflow_wrapping():
+    full = sqlite3.OperationalError('database or disk is full')
+    try:
+        try:
+            raise full
+        except sqlite3.OperationalError as error:
+            raise BlockingIOError("Can't update outputMovies after 3 attempts") from error
+    except BlockingIOError as wrapped:
+        assert diskFullCause(wrapped) is full
+    assert diskFullCause(OSError(errno.ENOSPC, 'No space left on device')) is not None
+    assert diskFullCause(OSError(errno.EDQUOT, 'Disk quota exceeded')) is not None
+    assert diskFullCause(OutputLost('outputMovies: 3 rows missing')) is not None
+    assert diskFullCause(sqlite3.OperationalError('database is locked')) is None
+    assert diskFullCause(OSError(errno.EACCES, 'Permission denied')) is None
+    assert diskFullCause(RuntimeError('other')) is None

@@ -1,11 +1,7 @@
 """The policy for the producer of the stream (xmipp3.maxshift.upstream), with
 a fake clock: the outputs close only when the producer has finished, unless
 a grace time is set; waiting is said, slowed down and undone."""
-import errno
-import sqlite3
-
 from xmipp3.maxshift import upstream
-from xmipp3.maxshift.streaming import OutputLost, diskFullCause
 from xmipp3.maxshift.upstream import DOWN, FINISHED, RUNNING, UpstreamWatch
 
 NAME = 'align movies'
@@ -84,20 +80,3 @@ def test_zero_grace_means_wait():
     policy = watch(grace=0.0)
     policy.update(DOWN, 'failed at 14:03', 0.0)
     assert not policy.update(DOWN, 'failed at 14:03', 1e6).final
-
-
-def test_disk_full_is_recognised_through_pyworkflow_wrapping():
-    full = sqlite3.OperationalError('database or disk is full')
-    try:
-        try:
-            raise full
-        except sqlite3.OperationalError as error:
-            raise BlockingIOError("Can't update outputMovies after 3 attempts") from error
-    except BlockingIOError as wrapped:
-        assert diskFullCause(wrapped) is full
-    assert diskFullCause(OSError(errno.ENOSPC, 'No space left on device')) is not None
-    assert diskFullCause(OSError(errno.EDQUOT, 'Disk quota exceeded')) is not None
-    assert diskFullCause(OutputLost('outputMovies: 3 rows missing')) is not None
-    assert diskFullCause(sqlite3.OperationalError('database is locked')) is None
-    assert diskFullCause(OSError(errno.EACCES, 'Permission denied')) is None
-    assert diskFullCause(RuntimeError('other')) is None
