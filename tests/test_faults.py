@@ -321,3 +321,22 @@ def test_readers_never_see_a_movie_or_micrograph_on_both_sides(project):
     assert reads >= 10
     assert violations == []
     assert_split_consistent(refresh(project, sim), maxshift)
+
+
+def test_without_a_producer_protocol_the_closed_input_set_ends_the_stream(project):
+    # The input points at the set itself, not at a protocol's output: there
+    # is no status to follow, so the set's own closed state is the end.
+    sim = launch(project, new_simulation(
+        project, source=1, numberOfMovies=40, batchSize=10, batchInterval=1.0,
+        seed=22, makeMicrographs=False, makeDoseWeighted=False))
+    wait_for_output(project, sim, 'outputMovies')
+    maxshift = new_maxshift(project, sim, pollInterval=0.5)
+    maxshift.inputMovies.set(refresh(project, sim).outputMovies)
+    maxshift.inputMovies.setExtended(None)
+    launch(project, maxshift)
+    wait_for_output(project, maxshift, OUTPUT_MOVIES)
+    assert refresh(project, sim).isActive(), 'the stream ended too early'
+    wait_until_done(project, sim)
+    wait_until_done(project, maxshift)
+    assert_each_once(sim, maxshift, 40)
+    assert_outputs(maxshift, 'closed')
