@@ -146,7 +146,7 @@ def test_writes_failing_for_space_are_retried_then_given_up_and_continue_resumes
     finally:
         del os.environ[DISK_FULL_AT_VARIABLE]
     wait_until_done(project, sim)
-    wait_until_done(project, maxshift)
+    wait_until_done(project, maxshift, timeout=180)
     assert_each_once(sim, maxshift, 120)  # the CSV equal to the outputs too
     assert_outputs(maxshift, 'closed')
     log = log_of(maxshift)

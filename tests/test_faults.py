@@ -144,7 +144,7 @@ def test_producer_killed_and_continued_later_is_followed_to_the_end(project):
     assert 0 < emittedBefore < 60 and classified(maxshift) == emittedBefore
     launch(project, refresh(project, sim))  # continued; maxshift untouched
     wait_until_done(project, sim)
-    wait_until_done(project, maxshift)
+    wait_until_done(project, maxshift, timeout=180)
     assert_each_once(sim, maxshift, 60)
     assert_outputs(maxshift, 'closed')
     assert 'is running again after' in log_of(maxshift)
@@ -177,7 +177,7 @@ def test_producer_killed_and_never_continued_is_waited_for_until_maxshift_is_sto
     assert_outputs(maxshift, 'open')
     launch(project, refresh(project, sim))
     wait_until_done(project, sim)
-    wait_until_done(project, maxshift)
+    wait_until_done(project, maxshift, timeout=180)
     assert_each_once(sim, maxshift, 60)
     assert_outputs(maxshift, 'closed')
     report({'produced_before_kill': len(emitted), 'classified_at_stop': len(emitted),
@@ -196,14 +196,14 @@ def test_a_stopped_producer_whose_sets_scipion_closed_is_still_waited_for(projec
     assert_outputs(maxshift, 'open')
     launch(project, refresh(project, sim))  # reopens its sets, emits the rest
     wait_until_done(project, sim)
-    wait_until_done(project, maxshift)
+    wait_until_done(project, maxshift, timeout=180)
     assert_each_once(sim, maxshift, 60)
     assert_outputs(maxshift, 'closed')
 
 
 def test_a_grace_time_set_by_the_facility_finishes_with_what_was_produced(project):
     sim, maxshift = stream_then_kill(project, upstreamGrace=3.0)
-    wait_until_done(project, maxshift)
+    wait_until_done(project, maxshift, timeout=180)
     emitted = ids(refresh(project, sim), 'outputMovies')
     assert 0 < len(emitted) < 60
     accepted, discarded = assert_split_consistent(sim, maxshift)
@@ -337,6 +337,6 @@ def test_without_a_producer_protocol_the_closed_input_set_ends_the_stream(projec
     wait_for_output(project, maxshift, OUTPUT_MOVIES)
     assert refresh(project, sim).isActive(), 'the stream ended too early'
     wait_until_done(project, sim)
-    wait_until_done(project, maxshift)
+    wait_until_done(project, maxshift, timeout=180)
     assert_each_once(sim, maxshift, 40)
     assert_outputs(maxshift, 'closed')
