@@ -123,12 +123,41 @@ def test_each_button_gives_a_view_and_plots_wrap_the_viewer_figures(project, fin
     for index, (name, _) in enumerate(OUTPUT_SETS):
         viewer.outputSet.set(index)
         view, = views['outputSet']('outputSet')
-        outputSet = getattr(finished, name)
-        assert view.getPath() == outputSet.getFileName()
-        assert view.inputid == outputSet.strId()
-        columns = view.getViewParams()['order'].split()
-        assert {ATTR_TOTAL_TRAVEL, ATTR_DISCARD_REASON, 'enabled'} <= set(columns)
-        assert view.getViewParams()['render'] == ('no' if 'Movies' in name else '_filename')
+        command = view.command()
+        assert command[1:3] == ['-m', 'metadataviewer']
+        assert getattr(finished, name).getFileName() in command
+        render = command[command.index('--renderlabels') + 1]
+        assert render == ('no' if 'Movies' in name else '_filename')
+
+
+def metadata_viewer_columns(command):
+    """Columns of the items' table as Scipion's metadata viewer lays them
+    out for this command line: name -> visible."""
+    from metadataviewer.__main__ import defineArgs
+    from metadataviewer.model import ObjectManager
+    from pwem.viewers.mdviewer.readers import extendMDViewer
+    from pwem.viewers.mdviewer.sqlite_dao import ScipionSetsDAO
+    args, _ = defineArgs().parse_known_args(command[3:])
+    extendMDViewer(ObjectManager)
+    manager = ObjectManager()
+    manager.setVisibleLabels(args.visiblelabels.split(' '))
+    dao = ScipionSetsDAO(args.fileName)
+    tables = dao.getTables()
+    items = tables['objects'] if 'objects' in tables else tables[sorted(tables)[0]]
+    dao.fillTable(items, manager)
+    return {column.getName(): column.isVisible() for column in items.getColumns()}
+
+
+def test_sets_open_in_scipions_metadata_viewer_with_the_motion_columns_shown(
+        project, finished):
+    viewer = viewer_of(project, finished)
+    for index, (name, _) in enumerate(OUTPUT_SETS):
+        viewer.outputSet.set(index)
+        view, = viewer._getVisualizeDict()['outputSet']('outputSet')
+        columns = metadata_viewer_columns(view.command())
+        shown = {column for column, visible in columns.items() if visible}
+        assert {'id', 'enabled', '_micName', ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,
+                ATTR_DISCARD_REASON} <= shown, (name, columns)
 
 
 def test_a_protocol_not_run_yet_shows_empty_plots_and_no_sets(project):
