@@ -33,7 +33,12 @@ setup(
     packages=find_packages(TREE),
     install_requires=['scipion-pyworkflow>=3.0', 'scipion-em>=3.0', 'numpy>=1.17',
                       'psutil', 'matplotlib'],
-    extras_require={'test': ['pytest', 'hypothesis']},
+    # the aligner plugins build the aligned movies of the producer tests
+    # (tests/test_aligners.py) with their own code, pinned to the versions
+    # whose conventions the tests state
+    extras_require={'test': ['pytest', 'hypothesis',
+                             'scipion-em-motioncorr==4.0.1',
+                             'scipion-em-relion==5.0.2']},
     package_data={'xmipp3': ['protocols.conf', 'maxshift/data/*.json',
                              'maxshift/data/*.md', 'templates/*.json.template']},
     entry_points={'pyworkflow.plugin': 'xmipp3 = xmipp3'},

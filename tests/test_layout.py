@@ -80,6 +80,13 @@ def test_a_tally_says_when_the_movies_of_a_kind_differ():
                              '(2 movies)']
 
 
+def test_movies_of_a_kind_described_alike_are_not_said_to_differ():
+    tally = LayoutTally()
+    tally.add(ShiftLayout(40, 3, 40, all_zero=True))
+    tally.add(ShiftLayout(8, all_zero=True))
+    assert tally.lines()[0].startswith('Input alignments: no trajectories')
+
+
 def test_eer_and_other_movies_of_the_same_kind_are_told_apart():
     tally = LayoutTally()
     assert tally.add(ShiftLayout(24, 1, 24))

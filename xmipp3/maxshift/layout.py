@@ -109,7 +109,8 @@ class ShiftLayout:
 
 class LayoutTally:
     """The layouts a run has seen: per kind (and EER or not) the first
-    movie's layout, how many movies, and whether their layouts differed."""
+    movie's layout, how many movies, and whether their descriptions
+    differed."""
 
     def __init__(self):
         self._seen = {}  # (kind, eer) -> [layout, count, varied]
@@ -122,7 +123,7 @@ class LayoutTally:
             self._seen[key] = [layout, 1, False]
             return True
         entry[1] += 1
-        entry[2] = entry[2] or layout != entry[0]
+        entry[2] = entry[2] or layout.describe() != entry[0].describe()
         return False
 
     def to_list(self):
