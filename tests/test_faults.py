@@ -14,7 +14,7 @@ from maxshift_checks import (MIC_OUTPUTS, MOVIE_OUTPUTS, along_x,
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_MOTION_NOTE, KILL_AT_VARIABLE, OUTPUT_FILES, OUTPUT_MICS,
+    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_MOTION_NOTE, KILL_AT_VARIABLE, OUTPUT_FILES, OUTPUT_MICS,
     OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED,
     OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 
@@ -178,8 +178,9 @@ def test_each_bad_movie_gets_its_documented_decision_and_a_log_line(project, tmp
             if expected == 'flagged':
                 assert 'accepted without motion check' in log
                 assert accepted[movieId].getMicName() in log
-            if expected.startswith(UNNUMBERED):
+            if expected.startswith(UNNUMBERED):  # with a dose, but no frame numbers
                 assert accepted[movieId].getAttributeValue(ATTR_MOTION_NOTE) == expected
+                assert accepted[movieId].getAttributeValue(ATTR_EARLY_MOTION) is None
         else:
             movie = discarded[movieId]
             assert movie.getAttributeValue(ATTR_DISCARD_REASON).startswith(expected)
