@@ -17,33 +17,23 @@ test_aligner_flexalign.py.
 import json
 import os
 
-import numpy as np
 import pytest
 from pyworkflow.plugin import Domain
 from pyworkflow.protocol import STATUS_FINISHED
 import pwem.objects as emobj
 
+from aligned_movies import (BINNED, MOTIONCOR, RELION_KEY, TOLERANCE_A, TUTORIAL,
+                            aligner, as_written, assert_figures, dose_of,
+                            imported_movie, judged, own_figures, shifts_of)
 from maxshift_checks import MOVIE_OUTPUTS
 from xmipp3.maxshift import layout as shift_layout
 from xmipp3.maxshift.batch import launch, new_maxshift, output_items
 from xmipp3.maxshift.motion import (DOSE_ABSENT, FRAMES_UNKNOWN, MOTION_ABSENT,
-                                    MOTION_INVALID, REJ_OR)
-from xmipp3.maxshift.simulation import load_trajectories
+                                    REJ_OR)
 from xmipp3.protocols.protocol_movie_max_shift import (ATTR_MOTION_NOTE,
                                                        ATTR_TOTAL_TRAVEL,
                                                        OUTPUT_MOVIES,
                                                        MovieJudge)
-
-TOLERANCE_A = 1e-3
-RELION_KEY = 'relion_accum_motion_total_early_late_px'
-ENTRIES = load_trajectories()
-# RELION tutorial movies (1.277 e/A2 per frame, no binning), with RELION's
-# own total, early and late motion
-TUTORIAL = [e for e in ENTRIES if RELION_KEY in e and e.get('binning') == 1.0]
-# EMPIAR-10164 tilt movies aligned by RELION with binning 2 (RELION's total)
-BINNED = [e for e in ENTRIES if RELION_KEY in e and e.get('binning') == 2.0]
-# MotionCor2 logs from a facility, and a few tutorial movies
-MOTIONCOR = [e for e in ENTRIES if e['source'] == 'nysbc/appion'] + TUTORIAL[:6]
 
 
 def plugin_protocols(plugin, *names):
@@ -60,13 +50,8 @@ ProtRelionMotioncor, = plugin_protocols('relion', 'ProtRelionMotioncor')
 
 
 # --------------------------------------------------------------------------
-# Files in the programs' formats, and the trajectories' own figures
+# Files in the programs' formats
 # --------------------------------------------------------------------------
-
-def as_written(values, decimals):
-    """The numbers as a file printed with that many decimals holds them."""
-    return np.array([float('%.*f' % (decimals, value)) for value in values])
-
 
 def write_motioncor_log(path, x, y):
     """MotionCor's Full.log (-LogDir), as MotionCor3's CFullAlign::LogShift
@@ -107,61 +92,9 @@ def write_relion_star(path, movieName, x, y, pixelSize, binning, dose):
     return x, y
 
 
-def own_figures(x, y, pixelSize, dose=None, firstFrame=1, cutoff=4.0):
-    """A trajectory's own figures (A), straight from its frame steps; with a
-    dose, RELION's early/late split (early: steps to frames f <= c, frames
-    numbered from the first aligned one, c = (cutoff - pre-exposure) / dose)."""
-    steps = np.hypot(np.diff(x), np.diff(y)) * pixelSize
-    figures = {'maxFrameShift_A': steps.max(), 'totalTravel_A': steps.sum()}
-    if dose:
-        early = np.arange(2, len(x) + 1) <= (cutoff - (firstFrame - 1) * dose) / dose
-        figures.update(earlyMotion_A=steps[early].sum(), lateMotion_A=steps[~early].sum())
-    return figures
-
-
-def dose_of(entry):
-    return entry.get('dose_per_frame_e_per_A2') or 1.0
-
-
-def shifts_of(entry, frames=None):
-    """The entry's shifts (px), of frames first..last (1-based) if given."""
-    x = np.asarray(entry['shift_x_px'], dtype=float)
-    y = np.asarray(entry['shift_y_px'], dtype=float)
-    if frames:
-        first, last = frames
-        x, y = x[first - 1:last], y[first - 1:last]
-    return x, y
-
-
 # --------------------------------------------------------------------------
 # Movies as an import makes them, aligned by the plugins' code
 # --------------------------------------------------------------------------
-
-def imported_movie(folder, index, entry, frames, extension='.tiff'):
-    """A movie as Scipion's import makes it: file, frames 1..frames,
-    sampling rate and dose (no alignment)."""
-    name = 'movie_%03d%s' % (index, extension)
-    movie = emobj.Movie(location=os.path.join(folder, name))
-    movie.setObjId(index)
-    movie.setMicName(name)
-    movie.setSamplingRate(entry['pixel_size_A'])
-    movie.setFramesRange((1, frames, 1))
-    acquisition = emobj.Acquisition()
-    movie.setAcquisition(acquisition)
-    acquisition.setVoltage(300.0)
-    acquisition.setDosePerFrame(dose_of(entry))
-    acquisition.setDoseInitial(0.0)
-    return movie
-
-
-def aligner(protocolClass, folder, **params):
-    """A real aligner protocol object, parameters set as a user would, with
-    its working folder (where the program's files go) in folder."""
-    protocol = protocolClass(**params)
-    protocol.setWorkingDir(os.path.join(folder, protocolClass.__name__))
-    os.makedirs(protocol._getExtraPath(), exist_ok=True)
-    return protocol
-
 
 def motioncor_movie(protocol, index, entry, alignedFrames=None, eerGroup=0):
     """An aligned movie from MotionCor: the log of the aligned frames (or
@@ -204,19 +137,6 @@ def relion_movie(protocol, index, entry, eer=False):
     first, last = protocol.sumFrame0.get(), protocol.sumFrameN.get()
     return (protocol._createOutputMovie(movie),
             tuple(shifts[first - 1:last] for shifts in written))
-
-
-def judged(movie):
-    verdict, _ = MovieJudge(REJ_OR, 10.0, 45.0).judge(movie)
-    assert not verdict.reason.startswith(MOTION_INVALID), verdict.reason
-    return verdict
-
-
-def assert_figures(verdict, expected, label):
-    for column, value in expected.items():
-        assert abs(verdict.metrics[column] - value) <= TOLERANCE_A, (
-            '%s: %s %.6f A, the trajectory\'s own %.6f A'
-            % (label, column, verdict.metrics[column], value))
 
 
 # --------------------------------------------------------------------------
