@@ -153,10 +153,8 @@ class MovieJudge:
             measured=measured)
         decision = motion.decide(measured, *self.rule)
         doseDecision = motion.decide_dose_limits(dose, self.maxEarly, self.maxLate)
-        notes = [doseDecision.note]
-        if not notes[0] and measured.layout and measured.layout.frames_unknown:
-            notes[0] = '%s: %s' % (motion.FRAMES_UNKNOWN,
-                                   measured.layout.frames_unknown)
+        # a note of the early/late limits names unknown frame numbers already
+        notes = [doseDecision.note or _framesNote(measured.layout)]
         if measured.quality == motion.MOTION_ABSENT:
             notes.insert(0, '%s: %s' % (measured.quality, measured.problem))
         metrics = {'maxFrameShift_A': measured.max_frame_shift,
@@ -183,6 +181,13 @@ def shiftsOf(movie):
         'frame_range': alignment.getRange() if alignment else None,
         'eer': (movie.getFileName() or '').lower().endswith('.eer'),
         'movie_frames': lastFrame or 0}
+
+
+def _framesNote(layout):
+    """Why a movie's shifts have no frame numbers, or ''."""
+    if layout and layout.frames_unknown:
+        return '%s: %s' % (motion.FRAMES_UNKNOWN, layout.frames_unknown)
+    return ''
 
 
 def _finiteOrNone(value):
