@@ -39,6 +39,8 @@ from xmipp3.protocols.protocol_movie_max_shift import (ATTR_MOTION_NOTE,
 def plugin_protocols(plugin, *names):
     """Protocol classes of an aligner plugin, registered first as Scipion
     does when it loads plugins (their modules read its variables)."""
+    pytest.importorskip(plugin, reason='the aligner plugins are test '
+                                       'dependencies: pip install -e .[test]')
     Domain.getPluginModule(plugin)
     module = __import__('%s.protocols' % plugin, fromlist=list(names))
     return [getattr(module, name) for name in names]
