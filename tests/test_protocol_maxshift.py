@@ -205,6 +205,9 @@ def test_stopped_mid_stream_and_continued_loses_and_duplicates_nothing(project):
         items = [item.getObjId() for item in output_items(maxshift, name)]
         assert len(items) == len(set(items)), 'duplicates in %s' % name
     assert 'Resuming: ' in ''.join(maxshift.getLogsAsStrings())
+    # the input's layout is counted again from the outputs: all 60, once
+    assert [line for line in maxshift.summary() if line.startswith('Input')] == \
+        ['Input alignments: shifts for frames 1-40 of 40 (60 movies)']
 
 
 def test_validation_rejects_movies_without_alignment(project, tmp_path):
