@@ -13,12 +13,16 @@ from pyworkflow.object import Set
 # What SQLite and pyworkflow raise for a file that is not a readable set
 UNREADABLE_SET_ERRORS = (sqlite3.DatabaseError, SqliteFlatMapperException)
 
-# Rows are found by their SQLite 'creation' stamp (UTC, whole seconds, set by
-# the producer's INSERT). Re-reading this margin behind the newest stamp seen
-# covers rows committed in the same second or after a small clock step; ids
-# already seen are skipped, so nothing is returned twice.
-CREATION_MARGIN = timedelta(seconds=2)
+# New rows are found by id, never by time: each poll lists the ids in the
+# file (one query on the primary key) and reads in full only the rows whose
+# id was not seen, whatever their 'creation' stamps say. The stamps (UTC,
+# whole seconds, from the producer's clock) only feed a log line: new rows
+# stamped this much older than the previous poll's newest row mean the
+# producer's clock went back.
+CLOCK_BACK_NOTICE = timedelta(seconds=2)
 CREATION_FORMAT = '%Y-%m-%d %H:%M:%S'
+# Ids per "id IN (...)" query when only some of the rows are new
+IDS_PER_QUERY = 500
 
 
 # Transient SQLite locks (a producer or a reader holding the file) are
@@ -73,19 +77,23 @@ def firstItem(setObject):
 class NewRowsReader:
     """Reads the items appended to a set's sqlite file since the last read.
 
-    Each read opens the file, reads the stream state, then the rows stamped
-    at or after the watermark, and closes the file when they are handled, so
-    the producer is kept waiting only while a poll's new rows are handled.
-    Work per read is proportional to the new rows.
+    Each read opens the file, reads the stream state, lists the ids of the
+    rows (ids only), reads in full the rows whose id was not seen before,
+    and closes the file when they are handled, so the producer is kept
+    waiting only while a poll's new rows are handled. A row is found
+    whatever its id or creation stamp: older, equal or newer than the rows
+    before it. Apart from the id list, work per read is proportional to the
+    new rows.
     """
 
-    def __init__(self, setClass, fileName, seenIds=()):
+    def __init__(self, setClass, fileName, seenIds=(), log=None):
         self.setClass = setClass
         self.fileName = fileName
         self.seenIds = set(seenIds)
-        self.newest = None  # creation stamp of the newest row read
         self.closed = False  # the producer had closed the set at last read
         self.info = None  # the set's properties, for copyInfo of outputs
+        self.log = log  # called with a line when the producer's clock went back
+        self._lastNewest = None  # newest creation stamp of the last rows read
 
     def iterNew(self):
         """Yield the new items, then update `closed`.
@@ -97,25 +105,76 @@ class NewRowsReader:
         try:
             if not _hasCommitted(inputSet):  # nothing written yet
                 return
-            # The state is read before the rows: if it says closed, every
-            # row was already committed when the rows are read.
+            # The state is read before the ids: if it says closed, every
+            # row was already committed when the ids are listed.
             inputSet.loadAllProperties()
             closed = inputSet.isStreamClosed()
             self.info = inputSet
-            where = None
-            if self.newest is not None:
-                since = datetime.strptime(self.newest, CREATION_FORMAT)
-                where = "creation >= '%s'" % (since - CREATION_MARGIN).strftime(CREATION_FORMAT)
-            for item in inputSet.iterItems(where=where):
-                stamp = item.getObjCreation()
-                if stamp and (self.newest is None or stamp > self.newest):
-                    self.newest = stamp
-                if item.getObjId() not in self.seenIds:
+            present = _rowIds(inputSet)
+            newIds = [rowId for rowId in present if rowId not in self.seenIds]
+            stamps = _Stamps(self._lastNewest)
+            for where in _whereClauses(newIds, len(present)):
+                for item in inputSet.iterItems(where=where):
+                    if item.getObjId() in self.seenIds:
+                        continue  # given as seen, committed after the list
                     self.seenIds.add(item.getObjId())
+                    stamps.add(item.getObjCreation())
                     yield item
+            if stamps.newest is not None:
+                self._lastNewest = stamps.newest
+            if stamps.back and self.log:
+                self.log('New rows of %s are stamped up to %d s before the '
+                         'newest row of the previous read: the producer\'s '
+                         'clock went back ~%d s. Rows are found by their ids, '
+                         'so none is missed.'
+                         % (self.fileName, stamps.back, stamps.back))
             self.closed = closed
         finally:
             inputSet.close()
+
+
+def _rowIds(setObject):
+    """Ids of a set file's rows, in id order (one query, ids only)."""
+    db = setObject._getMapper().db
+    cursor = db.connection.cursor()
+    cursor.row_factory = None  # plain tuples: cheaper than sqlite3.Row
+    try:
+        cursor.execute('SELECT id FROM %sObjects ORDER BY id' % db.tablePrefix)
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _whereClauses(newIds, presentCount):
+    """The where clauses that select the rows with these ids: every row when
+    all are new, else the ids listed, a bounded number per query."""
+    if not newIds:
+        return []
+    if len(newIds) == presentCount:
+        return [None]
+    return ['id IN (%s)' % ','.join(map(str, newIds[i:i + IDS_PER_QUERY]))
+            for i in range(0, len(newIds), IDS_PER_QUERY)]
+
+
+class _Stamps:
+    """The creation stamps of one read's rows: the newest, and how far the
+    oldest fell behind the previous read's newest (the clock going back)."""
+
+    def __init__(self, previousNewest):
+        self.previous = previousNewest
+        self.newest = None
+        self.back = 0  # seconds
+
+    def add(self, stamp):
+        if not stamp:
+            return
+        if self.newest is None or stamp > self.newest:
+            self.newest = stamp
+        if self.previous is not None and stamp < self.previous:
+            behind = (datetime.strptime(self.previous, CREATION_FORMAT)
+                      - datetime.strptime(stamp, CREATION_FORMAT))
+            if behind > CLOCK_BACK_NOTICE:
+                self.back = max(self.back, int(behind.total_seconds()))
 
 
 class OutputSets:
