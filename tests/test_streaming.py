@@ -71,3 +71,78 @@ def test_other_database_errors_are_not_retried():
     with pytest.raises(sqlite3.OperationalError):
         retryingLocks(broken, 'Reading movies', print)
     assert len(attempts) == 1
+
+
+def stamp_rows(path, movieIds, stamp):
+    """Give rows the creation stamp a producer's clock would have written
+    (an SQLite time expression, or None for no stamp)."""
+    with sqlite3.connect(path) as db:
+        db.execute('UPDATE Objects SET creation = %s WHERE id IN (%s)'
+                   % (stamp or 'NULL', ','.join(map(str, movieIds))))
+    db.close()
+
+
+# The stamps of later rows relative to rows already read, as producers'
+# clocks give them: stepped back a little or far, the same second, far
+# ahead (then back to normal), shuffled, or missing.
+STAMPS = {
+    'back 30 s': ["datetime('now', '-30 seconds')"] * 3,
+    'back 10 years': ["datetime('now', '-10 years')"] * 3,
+    'equal': ["datetime('now')"] * 3,
+    'ahead 10 years, then normal': ["datetime('now', '+10 years')",
+                                    "datetime('now')", "datetime('now')"],
+    'out of order': ["datetime('now', '+1 hour')", "datetime('now', '-1 hour')",
+                     "datetime('now', '-1 day')"],
+    'none': [None] * 3,
+}
+
+
+@pytest.mark.parametrize('stamps', list(STAMPS))
+def test_new_rows_are_found_whatever_their_creation_stamps(tmp_path, stamps):
+    path = str(tmp_path / 'movies.sqlite')
+    reader = NewRowsReader(emobj.SetOfMovies, path)
+    append_movies(path, [1, 2, 3])
+    stamp_rows(path, [1, 2, 3], "datetime('now')")
+    assert read_ids(reader) == [1, 2, 3]
+    for batch, stamp in zip(([4, 5], [6], [8, 7]), STAMPS[stamps]):
+        append_movies(path, batch)
+        stamp_rows(path, batch, stamp)
+        assert sorted(read_ids(reader)) == sorted(batch), stamps
+    append_movies(path, [9], close=True)
+    assert read_ids(reader) == [9] and reader.closed
+    assert read_ids(reader) == []
+
+
+def test_rows_within_one_stamp_second_are_read_once(tmp_path):
+    path = str(tmp_path / 'movies.sqlite')
+    reader = NewRowsReader(emobj.SetOfMovies, path)
+    for batch in ([1, 2], [3], [4, 5, 6]):
+        append_movies(path, batch)
+        stamp_rows(path, batch, "'2026-01-01 00:00:00'")
+        assert read_ids(reader) == batch
+
+
+def test_many_new_rows_among_seen_ones_are_all_read(tmp_path):
+    path = str(tmp_path / 'movies.sqlite')
+    append_movies(path, range(1, 2001, 2))  # odd ids
+    reader = NewRowsReader(emobj.SetOfMovies, path, seenIds=range(1, 1001, 2))
+    append_movies(path, range(2, 2001, 2))  # the even ids come late
+    assert read_ids(reader) == [i for i in range(1, 2001) if i > 1000 or i % 2 == 0]
+    assert read_ids(reader) == []
+
+
+def test_a_clock_that_went_back_is_logged_once(tmp_path):
+    path = str(tmp_path / 'movies.sqlite')
+    logged = []
+    reader = NewRowsReader(emobj.SetOfMovies, path, log=logged.append)
+    append_movies(path, [1, 2])
+    stamp_rows(path, [1, 2], "'2026-01-01 12:00:00'")
+    read_ids(reader)
+    for movieId, stamp in ((3, '12:00:01'), (4, '12:00:00'), (5, '11:59:30'),
+                           (6, '11:59:31'), (7, '13:00:00')):
+        append_movies(path, [movieId])
+        stamp_rows(path, [movieId], "'2026-01-01 %s'" % stamp)
+        assert read_ids(reader) == [movieId]
+        assert len(logged) == (1 if movieId >= 5 else 0), (movieId, logged)
+    assert "the producer's clock went back ~30 s" in logged[0]
+    assert path in logged[0]
