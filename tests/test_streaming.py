@@ -1,11 +1,17 @@
 """The streaming glue on real SQLite set files: only new rows are read,
 nothing twice, the closed state, and lock retries."""
+import os
 import sqlite3
+import tempfile
+from unittest import mock
 
 import pwem.objects as emobj
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from xmipp3.maxshift.streaming import NewRowsReader, retryingLocks
+from xmipp3.maxshift import streaming
+from xmipp3.maxshift.streaming import NewRowsReader, SeenIds, retryingLocks
 
 
 def append_movies(path, movieIds, close=False):
@@ -146,3 +152,41 @@ def test_a_clock_that_went_back_is_logged_once(tmp_path):
         assert len(logged) == (1 if movieId >= 5 else 0), (movieId, logged)
     assert "the producer's clock went back ~30 s" in logged[0]
     assert path in logged[0]
+
+
+@given(st.lists(st.integers(-3, 60)), st.lists(st.integers(-3, 60)))
+def test_seen_id_gaps_hold_exactly_the_ids_not_seen(seeded, added):
+    seen = SeenIds(seeded)
+    for rowId in added:
+        seen.add(rowId)
+    expected = set(seeded) | set(added)
+    assert len(seen) == len(expected)
+    gaps = seen.gaps()
+    for rowId in range(-6, 64):
+        inGap = any((after is None or rowId > after) and
+                    (before is None or rowId < before) for after, before in gaps)
+        assert inGap == (rowId not in expected) == (rowId not in seen), rowId
+    assert len(gaps) <= len(expected) + 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(order=st.lists(st.integers(1, 400), unique=True, min_size=1, max_size=60),
+       cuts=st.lists(st.integers(1, 59), max_size=5),
+       seeded=st.lists(st.integers(1, 400), max_size=20),
+       maxGaps=st.sampled_from([0, 3, 200]))
+def test_each_row_is_read_once_whatever_order_its_id_comes_in(order, cuts, seeded,
+                                                              maxGaps):
+    """Batches of ids in any order (late low ids, holes filled later), ids
+    given as seen, and either way of listing the unseen ids."""
+    bounds = sorted({0, len(order)} | {c for c in cuts if c < len(order)})
+    batches = [order[a:b] for a, b in zip(bounds, bounds[1:])]
+    with tempfile.TemporaryDirectory() as folder, \
+            mock.patch.object(streaming, 'MAX_GAP_QUERIES', maxGaps):
+        path = os.path.join(folder, 'movies.sqlite')
+        reader = NewRowsReader(emobj.SetOfMovies, path, seenIds=seeded)
+        for batch in batches:
+            append_movies(path, batch)
+            got = read_ids(reader)
+            assert len(got) == len(set(got))
+            assert set(got) == set(batch) - set(seeded)
+        assert read_ids(reader) == []

@@ -1,6 +1,7 @@
 """Streaming glue shared by the plugin's protocols: read only the rows a
 producer appended since the last poll, and write output sets that survive a
 stop and "Continue"."""
+import bisect
 import os
 import signal
 import sqlite3
@@ -13,14 +14,18 @@ from pyworkflow.object import Set
 # What SQLite and pyworkflow raise for a file that is not a readable set
 UNREADABLE_SET_ERRORS = (sqlite3.DatabaseError, SqliteFlatMapperException)
 
-# New rows are found by id, never by time: each poll lists the ids in the
-# file (one query on the primary key) and reads in full only the rows whose
-# id was not seen, whatever their 'creation' stamps say. The stamps (UTC,
+# New rows are found by id, never by time: each poll lists the ids of the
+# rows that are not seen yet (on the primary key, ids only) and reads only
+# those rows in full, whatever their 'creation' stamps say. The stamps (UTC,
 # whole seconds, from the producer's clock) only feed a log line: new rows
 # stamped this much older than the previous poll's newest row mean the
 # producer's clock went back.
 CLOCK_BACK_NOTICE = timedelta(seconds=2)
 CREATION_FORMAT = '%Y-%m-%d %H:%M:%S'
+# An unseen id can only lie outside the runs of consecutive seen ids. Up to
+# this many gaps between runs are listed one range query each (a few
+# microseconds); with more, every id is listed and compared in Python.
+MAX_GAP_QUERIES = 200
 # Ids per "id IN (...)" query when only some of the rows are new
 IDS_PER_QUERY = 500
 
@@ -77,19 +82,19 @@ def firstItem(setObject):
 class NewRowsReader:
     """Reads the items appended to a set's sqlite file since the last read.
 
-    Each read opens the file, reads the stream state, lists the ids of the
-    rows (ids only), reads in full the rows whose id was not seen before,
-    and closes the file when they are handled, so the producer is kept
-    waiting only while a poll's new rows are handled. A row is found
-    whatever its id or creation stamp: older, equal or newer than the rows
-    before it. Apart from the id list, work per read is proportional to the
-    new rows.
+    Each read opens the file, reads the stream state, lists the ids not
+    seen before (ids only), reads those rows in full, and closes the file
+    when they are handled, so the producer is kept waiting only while a
+    poll's new rows are handled. A row is found whatever its id or creation
+    stamp: lower, older, equal or newer than the rows before it. Work per
+    read is proportional to the new rows (plus one id per row when the seen
+    ids leave more than MAX_GAP_QUERIES gaps).
     """
 
     def __init__(self, setClass, fileName, seenIds=(), log=None):
         self.setClass = setClass
         self.fileName = fileName
-        self.seenIds = set(seenIds)
+        self.seenIds = SeenIds(seenIds)
         self.closed = False  # the producer had closed the set at last read
         self.info = None  # the set's properties, for copyInfo of outputs
         self.log = log  # called with a line when the producer's clock went back
@@ -105,18 +110,20 @@ class NewRowsReader:
         try:
             if not _hasCommitted(inputSet):  # nothing written yet
                 return
-            # The state is read before the ids: if it says closed, every
-            # row was already committed when the ids are listed.
+            # The state is read before the ids and rows: if it says closed,
+            # every row was already committed when they are read.
             inputSet.loadAllProperties()
             closed = inputSet.isStreamClosed()
             self.info = inputSet
-            present = _rowIds(inputSet)
-            newIds = [rowId for rowId in present if rowId not in self.seenIds]
+            if self.seenIds:
+                wheres = _whereClauses(_unseenIds(inputSet, self.seenIds))
+            else:  # every row is new
+                wheres = [None]
             stamps = _Stamps(self._lastNewest)
-            for where in _whereClauses(newIds, len(present)):
+            for where in wheres:
                 for item in inputSet.iterItems(where=where):
-                    if item.getObjId() in self.seenIds:
-                        continue  # given as seen, committed after the list
+                    if item.getObjId() in self.seenIds:  # never twice
+                        continue
                     self.seenIds.add(item.getObjId())
                     stamps.add(item.getObjCreation())
                     yield item
@@ -133,25 +140,72 @@ class NewRowsReader:
             inputSet.close()
 
 
-def _rowIds(setObject):
-    """Ids of a set file's rows, in id order (one query, ids only)."""
+class SeenIds:
+    """A set of ids that also keeps them as sorted runs of consecutive ids,
+    so that the ids outside it are a few ranges."""
+
+    def __init__(self, ids=()):
+        self._ids = set()
+        self._firsts, self._lasts = [], []  # run k: firsts[k] .. lasts[k]
+        for rowId in sorted(set(ids)):
+            self.add(rowId)
+
+    def __contains__(self, rowId):
+        return rowId in self._ids
+
+    def __len__(self):
+        return len(self._ids)
+
+    def add(self, rowId):
+        if rowId in self._ids:
+            return
+        self._ids.add(rowId)
+        k = bisect.bisect(self._firsts, rowId)  # runs before k start below
+        joinsLeft = k > 0 and self._lasts[k - 1] == rowId - 1
+        joinsRight = k < len(self._firsts) and self._firsts[k] == rowId + 1
+        if joinsLeft and joinsRight:
+            self._lasts[k - 1] = self._lasts.pop(k)
+            self._firsts.pop(k)
+        elif joinsLeft:
+            self._lasts[k - 1] = rowId
+        elif joinsRight:
+            self._firsts[k] = rowId
+        else:
+            self._firsts.insert(k, rowId)
+            self._lasts.insert(k, rowId)
+
+    def gaps(self):
+        """The open id ranges (after, before) that hold every id not in the
+        set; None is unbounded."""
+        return list(zip([None] + self._lasts, self._firsts + [None]))
+
+
+def _unseenIds(setObject, seen):
+    """Ids of a set file's rows that are not in seen, in id order."""
     db = setObject._getMapper().db
+    table = '%sObjects' % db.tablePrefix
     cursor = db.connection.cursor()
     cursor.row_factory = None  # plain tuples: cheaper than sqlite3.Row
     try:
-        cursor.execute('SELECT id FROM %sObjects ORDER BY id' % db.tablePrefix)
-        return [row[0] for row in cursor.fetchall()]
+        gaps = seen.gaps()
+        if len(gaps) > MAX_GAP_QUERIES:
+            cursor.execute('SELECT id FROM %s ORDER BY id' % table)
+            return [row[0] for row in cursor if row[0] not in seen]
+        unseen = []
+        for after, before in gaps:  # each a range on the primary key
+            bounds = ['id > %d' % after] if after is not None else []
+            bounds += ['id < %d' % before] if before is not None else []
+            cursor.execute('SELECT id FROM %s%s ORDER BY id' % (
+                table, ' WHERE ' + ' AND '.join(bounds) if bounds else ''))
+            unseen.extend(row[0] for row in cursor if row[0] not in seen)
+        return unseen
     finally:
         cursor.close()
 
 
-def _whereClauses(newIds, presentCount):
-    """The where clauses that select the rows with these ids: every row when
-    all are new, else the ids listed, a bounded number per query."""
-    if not newIds:
-        return []
-    if len(newIds) == presentCount:
-        return [None]
+def _whereClauses(newIds):
+    """Where clauses that select the rows with these ids, a bounded number
+    of ids per query."""
     return ['id IN (%s)' % ','.join(map(str, newIds[i:i + IDS_PER_QUERY]))
             for i in range(0, len(newIds), IDS_PER_QUERY)]
 
