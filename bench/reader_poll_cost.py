@@ -13,6 +13,9 @@ and then times:
 - a poll after the producer appended --new items (median of --repeats
   rounds; the append is not timed, the poll reads the new items in full).
 
+With --missing-every K the producer skips every K-th id, so the ids seen
+leave many gaps and the reader lists every id instead of the gaps only.
+
 The file is in the page cache, as it is when the producer has just written
 it. Figures are wall times in ms; `--json` also writes them to a file.
 """
@@ -32,10 +35,21 @@ import scipion_headless  # noqa: E402
 FRAMES = 40
 
 
-def append_items(path, kind, firstId, count, trajectories):
-    """Append items firstId .. firstId+count-1 in one commit, as a
-    producer's batch: aligned movies, or micrographs (no shifts, smaller
-    rows). A new set gets an acquisition and a sampling rate."""
+def item_ids(firstId, count, missingEvery):
+    """count ids from firstId, skipping multiples of missingEvery (0: none);
+    and the id after the last."""
+    ids, itemId = [], firstId
+    while len(ids) < count:
+        if not (missingEvery and itemId % missingEvery == 0):
+            ids.append(itemId)
+        itemId += 1
+    return ids, itemId
+
+
+def append_items(path, kind, ids, trajectories):
+    """Append items with these ids in one commit, as a producer's batch:
+    aligned movies, or micrographs (no shifts, smaller rows). A new set
+    gets an acquisition and a sampling rate."""
     import pwem.objects as emobj
     setClass = emobj.SetOfMovies if kind == 'movies' else emobj.SetOfMicrographs
     items = setClass(filename=path)
@@ -50,7 +64,7 @@ def append_items(path, kind, firstId, count, trajectories):
         acquisition.setAmplitudeContrast(0.1)
         acquisition.setDosePerFrame(1.0)
         acquisition.setDoseInitial(0.0)
-    for itemId in range(firstId, firstId + count):
+    for itemId in ids:
         if kind == 'movies':
             shifts = trajectories[(itemId - 1) % len(trajectories)]
             item = emobj.Movie(location='movie_%06d.mrcs' % itemId)
@@ -75,15 +89,16 @@ def timed_poll(reader):
     return (time.perf_counter() - started) * 1000.0, count
 
 
-def measure(folder, kind, size, newPerPoll, repeats, trajectories):
+def measure(folder, kind, size, newPerPoll, repeats, trajectories, missingEvery):
     from xmipp3.maxshift.streaming import NewRowsReader
     path = os.path.join(folder, '%s_%d.sqlite' % (kind, size))
     started = time.perf_counter()
-    setClass = append_items(path, kind, 1, size, trajectories)
+    ids, nextId = item_ids(1, size, missingEvery)
+    setClass = append_items(path, kind, ids, trajectories)
     built = time.perf_counter() - started
     with sqlite3.connect(path) as db:  # as if 10 movies came every second
         db.execute("UPDATE Objects SET creation = datetime('now', "
-                   "'-' || (10 + (%d - id) / 10) || ' seconds')" % size)
+                   "'-' || (10 + (%d - id) / 10) || ' seconds')" % ids[-1])
     db.close()
     reader = NewRowsReader(setClass, path)
     firstMs, firstCount = timed_poll(reader)
@@ -94,14 +109,14 @@ def measure(folder, kind, size, newPerPoll, repeats, trajectories):
         assert count == 0, count
         idle.append(elapsed)
     withNew = []
-    nextId = size + 1
     for _ in range(repeats):
-        append_items(path, kind, nextId, newPerPoll, trajectories)
-        nextId += newPerPoll
+        ids, nextId = item_ids(nextId, newPerPoll, missingEvery)
+        append_items(path, kind, ids, trajectories)
         elapsed, count = timed_poll(reader)
         assert count == newPerPoll, (count, newPerPoll)
         withNew.append(elapsed)
-    result = {'set': kind, 'items': size, 'new_per_poll': newPerPoll, 'repeats': repeats,
+    result = {'set': kind, 'items': size, 'new_per_poll': newPerPoll,
+              'missing_every': missingEvery, 'repeats': repeats,
               'file_MB': round(os.path.getsize(path) / 1e6, 1),
               'build_s': round(built, 1), 'first_read_ms': round(firstMs, 1),
               'poll_0_new_ms': round(statistics.median(idle), 2),
@@ -118,6 +133,11 @@ def main():
     parser.add_argument('--new', type=int, default=200,
                         help='movies appended before each timed poll (default 200)')
     parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--missing-every', type=int, default=0, metavar='K',
+                        help='the producer skips every K-th id, as when an '
+                             'aligner fails on some movies (default 0: none); '
+                             'K < N/200 leaves the reader more than 200 gaps '
+                             'between the ids it has seen')
     parser.add_argument('--json', help='also write the figures to this file')
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix='reader-poll-cost-')
@@ -126,7 +146,7 @@ def main():
         from xmipp3.maxshift.simulation import random_walk_trajectories
         trajectories = random_walk_trajectories(1000, FRAMES, 0.1, 1.0, seed=1)
         results = [measure(root, kind, size, args.new, args.repeats,
-                           trajectories)
+                           trajectories, args.missing_every)
                    for size in args.sizes for kind in ('movies', 'micrographs')]
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -137,8 +157,9 @@ def main():
         print('%-12s %7d %8.1f %8.0f ms %9.1f ms %10.1f ms'
               % (r['set'], r['items'], r['file_MB'], r['first_read_ms'],
                  r['poll_0_new_ms'], r['poll_new_ms']))
-    print('Medians of %d polls. A maxshift poll reads the movies and two '
-          'micrograph sets:' % args.repeats)
+    print('Medians of %d polls%s. A maxshift poll reads the movies and two '
+          'micrograph sets:' % (args.repeats, ', every %d-th id missing'
+                                % args.missing_every if args.missing_every else ''))
     for size in args.sizes:
         bySet = {r['set']: r for r in results if r['items'] == size}
         print('  N = %d: %.0f ms with 0 new, %.0f ms with %d new of each'
