@@ -315,7 +315,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._resume()
         self._movies = NewRowsReader(emobj.SetOfMovies,
                                      self.inputMovies.get().getFileName(),
-                                     seenIds=self._verdicts)
+                                     seenIds=self._verdicts, log=self.warning)
         self._micSources = {}  # alignment output name -> NewRowsReader
         self._pendingMics = {name: [] for name in MIC_SPLITS}  # movie not seen yet
         producer = _Producer(self)
@@ -351,7 +351,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                 self.info('Splitting %s of the alignment protocol too' % name)
                 self._micSources[name] = NewRowsReader(
                     emobj.SetOfMicrographs, fileName,
-                    seenIds=self._micsWritten[name])
+                    seenIds=self._micsWritten[name], log=self.warning)
         newMovies = self._read(self._movies, 'movies', self._classifyMovie)
         newMics = 0
         for name, source in self._micSources.items():
