@@ -19,6 +19,9 @@ with open(os.path.join('xmipp3', 'maxshift', 'version.py'), encoding='utf-8') as
     exec(versionFile.read(), version)
 with open('README.md', encoding='utf-8') as readme:
     long_description = readme.read()
+with open(os.path.join('plugin_build', 'test-requirements.txt'), encoding='utf-8') as testRequirements:
+    test_requires = [line.strip() for line in testRequirements
+                     if line.strip() and not line.startswith('#')]
 
 setup(
     name='scipion-em-xmipp3-maxshift',
@@ -33,7 +36,7 @@ setup(
     packages=find_packages(TREE),
     install_requires=['scipion-pyworkflow>=3.0', 'scipion-em>=3.0', 'numpy>=1.17',
                       'psutil', 'matplotlib'],
-    extras_require={'test': ['pytest', 'hypothesis']},
+    extras_require={'test': test_requires},
     package_data={'xmipp3': ['protocols.conf', 'maxshift/data/*.json',
                              'maxshift/data/*.md', 'templates/*.json.template']},
     entry_points={'pyworkflow.plugin': 'xmipp3 = xmipp3'},

@@ -63,3 +63,9 @@ def assemble_standalone(out):
             os.remove(link)
         os.symlink(target, link)
     return out
+
+
+if __name__ == '__main__':
+    import sys
+    assemble_standalone(sys.argv[1] if len(sys.argv) > 1
+                        else os.path.join(PROJECT, 'build', 'standalone'))

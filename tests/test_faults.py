@@ -18,7 +18,7 @@ from maxshift_checks import (MIC_OUTPUTS, MOVIE_OUTPUTS, WAITING, along_x,
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, KILL_AT_VARIABLE, OUTPUT_FILES, OUTPUT_MICS,
+    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_MOTION_NOTE, KILL_AT_VARIABLE, OUTPUT_FILES, OUTPUT_MICS,
     OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED,
     OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 
@@ -214,7 +214,8 @@ def test_a_grace_time_set_by_the_facility_finishes_with_what_was_produced(projec
     assert 'finishing with what it produced' in log
 
 
-BAD_MOVIES = [  # (trajectory, expected: 'accepted', 'flagged' or a reason prefix)
+UNNUMBERED = 'frame numbers unknown: '  # accepted, early/late motion unavailable
+BAD_MOVIES = [  # (trajectory, expected: 'accepted', 'flagged', a note or a reason prefix)
     (along_x('good', [1, 2, 1]), 'accepted'),
     ({'name': 'nan', 'pixel_size_A': 1.0, 'shift_x_px': [0, float('nan'), 2],
       'shift_y_px': [0, 0, 0]}, 'invalid alignment: 1 of 3 frames have NaN'),
@@ -234,7 +235,9 @@ BAD_MOVIES = [  # (trajectory, expected: 'accepted', 'flagged' or a reason prefi
       'shift_y_px': [0, 0, 0]}, 'invalid alignment: shifts too large to measure'),
     ({'name': 'range', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1, 2],
       'shift_y_px': [0, 0, 0], 'aligned_frames': [1, 40]},
-     'invalid alignment: aligned frames 1-40 are 40 frames but there are 3 shifts'),
+     UNNUMBERED + 'aligned frames 1-40 are 40 frames but there are 3 shifts'),
+    ({'name': 'zeros_range', 'pixel_size_A': 1.0, 'shift_x_px': [0] * 8,
+      'shift_y_px': [0] * 8, 'aligned_frames': [3, 8]}, 'flagged'),
 ]
 
 
@@ -245,17 +248,25 @@ def test_each_bad_movie_gets_its_documented_decision_and_a_log_line(project, tmp
     discarded = {m.getObjId(): m for m in output_items(maxshift, OUTPUT_MOVIES_DISCARDED)}
     log = ''.join(maxshift.getLogsAsStrings())
     for movieId, (trajectory, expected) in enumerate(BAD_MOVIES, start=1):
-        if expected in ('accepted', 'flagged'):
+        if expected in ('accepted', 'flagged') or expected.startswith(UNNUMBERED):
             assert movieId in accepted, trajectory['name']
             if expected == 'flagged':
                 assert 'accepted without motion check' in log
                 assert accepted[movieId].getMicName() in log
+            if expected.startswith(UNNUMBERED):  # with a dose, but no frame numbers
+                assert accepted[movieId].getAttributeValue(ATTR_MOTION_NOTE) == expected
+                assert accepted[movieId].getAttributeValue(ATTR_EARLY_MOTION) is None
         else:
             movie = discarded[movieId]
             assert movie.getAttributeValue(ATTR_DISCARD_REASON).startswith(expected)
             if expected.startswith('invalid'):
                 assert '%s (id %d) discarded: %s' % (movie.getMicName(), movieId,
                                                      expected) in log
+    # numbered frames, a range that disagrees, no trajectory: each said once
+    summary = maxshift.summary()
+    stated = [line for line in summary if line.startswith('Input alignments: ')]
+    assert len(stated) == 3 and log.count('Input alignments: ') == 3
+    assert 'Input alignments: no trajectories: all shifts are zero' in '\n'.join(stated)
 
 
 @pytest.mark.parametrize('samplingRate, pixelSize', [(-1.0, 1.0), (0.0, 0.0)])

@@ -3,6 +3,7 @@ citations and the drop-in compatibility of the protocol's definition."""
 import os
 
 import pwem
+import pytest
 import pyworkflow as pw
 import pyworkflow.protocol.params as params
 from pyworkflow.gui.project.viewprotocols_extra import ProtocolTreeConfig
@@ -18,6 +19,7 @@ def test_plugin_is_discovered_through_its_entry_point():
     assert domain.findClass('XmippProtSimulateAlignedMovies') is XmippProtSimulateAlignedMovies
 
 
+@pytest.mark.standalone
 def test_plugin_defines_no_binaries_and_inherits_none():
     class RecordingEnvironment:
         def __init__(self):
@@ -33,14 +35,22 @@ def test_plugin_defines_no_binaries_and_inherits_none():
         assert method in vars(xmipp3.Plugin), method
 
 
-def test_get_environ_takes_xmipps_signature_as_pwem_calls_it():
-    # pwem.viewers.showj.runJavaIJapp calls getEnviron(xmippFirst=False)
-    environ = xmipp3.Plugin.getEnviron(xmippFirst=False)
-    assert environ['PATH'] == os.environ['PATH']
-    assert xmipp3.Plugin.getEnviron() == environ
+@pytest.mark.standalone
+def test_xmipps_java_viewer_asked_of_the_standalone_plugin_says_what_to_do(project):
+    """Right-click -> "Xmipp" on a set: pwem asks the xmipp3 plugin for
+    Xmipp's environment (getEnviron(xmippFirst=False)) before starting Java;
+    the GUI shows the exception's message in a dialog."""
+    import pwem.objects as emobj
+    from pwem.viewers import ObjectView
+    movies = emobj.SetOfMovies(filename=os.path.join(project.path, 'Tmp', 'any_movies.sqlite'))
+    movies.write()
+    with pytest.raises(xmipp3.XmippNotInstalled) as raised:
+        ObjectView(project, '1', movies.getFileName()).show()
+    message = str(raised.value)
+    assert 'Xmipp is not installed' in message and 'right-click -> "Scipion"' in message
 
 
-def test_protocol_appears_under_movies_quality_control_in_the_gui_tree():
+def test_protocol_appears_under_movies_and_the_simulator_in_its_own_section():
     tree = ProtocolTreeConfig.load(
         pw.Config.getDomain(),
         os.path.join(os.path.dirname(pwem.__file__), 'protocols.conf'))
@@ -50,7 +60,9 @@ def test_protocol_appears_under_movies_quality_control_in_the_gui_tree():
             yield path + (child.text,), getattr(child, 'value', None)
             yield from paths(child, path + (child.text,))
     found = {value: path for path, value in paths(tree['Protocols SPA'])}
-    assert found['XmippProtMovieMaxShift'][:2] == ('Movies', 'Quality control')
+    # Xmipp lists it in Movies; the standalone plugin in Movies > Quality control
+    assert found['XmippProtMovieMaxShift'][0] == 'Movies'
+    assert found["XmippProtSimulateAlignedMovies"] == ("Simulators (tests and demos)", "default")
 
 
 def test_protocol_cites_a_reference_present_in_the_plugin_bibtex():
@@ -84,3 +96,18 @@ def test_thresholds_are_shown_only_for_the_rules_that_use_them():
         shown[rule] = (protocol.evalParamCondition('maxFrameShift'),
                        protocol.evalParamCondition('maxMovieShift'))
     assert shown == {0: (True, False), 1: (False, True), 2: (True, True), 3: (True, True)}
+
+
+def test_protocol_tests_of_the_plugin_run_with_pyworkflows_test_runner(tmp_path):
+    """The tests that travel with the Xmipp patch run as Xmipp's own do
+    (`scipion3 tests xmipp3.tests....` calls this runner)."""
+    import subprocess
+    import sys
+    runner = ('from pyworkflow.apps.pw_run_tests import Tester; Tester().main(['
+              '"xmipp3.tests.test_protocols_movie_max_shift.TestMovieMaxShiftViewer"])')
+    done = subprocess.run([sys.executable, '-c', runner], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert 'run 1 tests' in output, output[-3000:]
+    assert 'PASSED  ]\x1b[0m 1 tests' in output, output[-3000:]
+    assert 'FAILED' not in output, output[-3000:]

@@ -11,11 +11,11 @@ def watch(**options):
     return UpstreamWatch(NAME, pollInterval=1.0, **options)
 
 
-def test_only_a_finished_producer_ends_the_stream_and_its_output_is_swept():
+def test_only_a_finished_producer_ends_the_stream():
     policy = watch()
-    assert policy.update(RUNNING, 'running', 0.0) == (False, False, [], '')
+    assert policy.update(RUNNING, 'running', 0.0) == (False, [], '')
     decision = policy.update(FINISHED, 'finished', 1.0)
-    assert decision.final and decision.sweep and decision.waiting == ''
+    assert decision.final and decision.waiting == ''
 
 
 def test_a_producer_down_for_hours_is_waited_for_with_the_sentence_to_act_on():
@@ -30,7 +30,7 @@ def test_a_producer_down_for_hours_is_waited_for_with_the_sentence_to_act_on():
         decision = policy.update(DOWN, 'failed at 14:03', float(now))
         assert not decision.final and decision.waiting == sentence
     back = policy.update(RUNNING, 'running', 3 * 3600.0)
-    assert not back.final and back.sweep and back.waiting == ''
+    assert not back.final and back.waiting == ''
     assert back.messages[0][1].startswith('align movies is running again after 3.0 h')
     assert policy.update(FINISHED, 'finished', 3 * 3600.0 + 5).final
 
@@ -63,7 +63,7 @@ def test_a_grace_time_finishes_with_what_was_produced_once_it_has_passed():
     assert first.waiting.startswith('Waiting up to 30 s for align movies')
     assert not policy.update(DOWN, 'failed at 14:03', 129.0).final
     last = policy.update(DOWN, 'failed at 14:03', 130.0)
-    assert last.final and last.sweep
+    assert last.final
     assert 'does not follow it' in last.messages[-1][1]
 
 

@@ -11,7 +11,8 @@ from xmipp3.protocols import XmippProtMovieMaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,
     OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
-from test_plots import axes_by_gid, bar_counts, scatter_points
+from maxshift_checks import along_x, run_static
+from test_plots import axes_by_gid, bar_counts, legend_labels, scatter_points
 from xmipp3.viewers import XmippMovieMaxShiftViewer
 from xmipp3.viewers.viewer_movie_max_shift import OUTPUT_SETS
 
@@ -123,12 +124,41 @@ def test_each_button_gives_a_view_and_plots_wrap_the_viewer_figures(project, fin
     for index, (name, _) in enumerate(OUTPUT_SETS):
         viewer.outputSet.set(index)
         view, = views['outputSet']('outputSet')
-        outputSet = getattr(finished, name)
-        assert view.getPath() == outputSet.getFileName()
-        assert view.inputid == outputSet.strId()
-        columns = view.getViewParams()['order'].split()
-        assert {ATTR_TOTAL_TRAVEL, ATTR_DISCARD_REASON, 'enabled'} <= set(columns)
-        assert view.getViewParams()['render'] == ('no' if 'Movies' in name else '_filename')
+        command = view.command()
+        assert command[1:3] == ['-m', 'metadataviewer']
+        assert getattr(finished, name).getFileName() in command
+        render = command[command.index('--renderlabels') + 1]
+        assert render == ('no' if 'Movies' in name else '_filename')
+
+
+def metadata_viewer_columns(command):
+    """Columns of the items' table as Scipion's metadata viewer lays them
+    out for this command line: name -> visible."""
+    from metadataviewer.__main__ import defineArgs
+    from metadataviewer.model import ObjectManager
+    from pwem.viewers.mdviewer.readers import extendMDViewer
+    from pwem.viewers.mdviewer.sqlite_dao import ScipionSetsDAO
+    args, _ = defineArgs().parse_known_args(command[3:])
+    extendMDViewer(ObjectManager)
+    manager = ObjectManager()
+    manager.setVisibleLabels(args.visiblelabels.split(' '))
+    dao = ScipionSetsDAO(args.fileName)
+    tables = dao.getTables()
+    items = tables['objects'] if 'objects' in tables else tables[sorted(tables)[0]]
+    dao.fillTable(items, manager)
+    return {column.getName(): column.isVisible() for column in items.getColumns()}
+
+
+def test_sets_open_in_scipions_metadata_viewer_with_the_motion_columns_shown(
+        project, finished):
+    viewer = viewer_of(project, finished)
+    for index, (name, _) in enumerate(OUTPUT_SETS):
+        viewer.outputSet.set(index)
+        view, = viewer._getVisualizeDict()['outputSet']('outputSet')
+        columns = metadata_viewer_columns(view.command())
+        shown = {column for column, visible in columns.items() if visible}
+        assert {'id', 'enabled', '_micName', ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,
+                ATTR_DISCARD_REASON} <= shown, (name, columns)
 
 
 def test_a_protocol_not_run_yet_shows_empty_plots_and_no_sets(project):
@@ -141,3 +171,14 @@ def test_a_protocol_not_run_yet_shows_empty_plots_and_no_sets(project):
     message, = viewer._getVisualizeDict()['outputSet']('outputSet')
     assert isinstance(message, MessageView)
     assert 'no accepted movies yet' in message.getMessage().lower()
+
+
+def test_trajectories_number_the_movies_aligned_frames(project, tmp_json):
+    dropped = dict(along_x('dropped', [1, 1, 5, 1]), aligned_frames=[3, 7])
+    mismatch = dict(along_x('mismatch', [1, 1, 5, 1]), aligned_frames=[1, 40])
+    _, maxshift = run_static(project, tmp_json, [dropped, mismatch])
+    viewer = viewer_of(project, maxshift)
+    viewer.trajectoryMovies.set('1 2')
+    numbered, unnumbered = viewer._trajectoryFigure().axes
+    assert legend_labels(numbered) == ['frame 3', 'frame 7', 'largest step, frames 5-6']
+    assert legend_labels(unnumbered) == ['shift 1', 'shift 5', 'largest step, shifts 3-4']

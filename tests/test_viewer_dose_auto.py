@@ -10,7 +10,7 @@ import numpy as np
 from maxshift_checks import along_x, assert_split_consistent, run_static
 from test_plots import (assert_valid_png, axes_by_gid, bar_counts, legend_texts,
                         lines_of, scatter_points)
-from test_viewer import movies_of, viewer_of
+from test_viewer import metadata_viewer_columns, movies_of, viewer_of
 from xmipp3.maxshift import auto_threshold, motion, plots, table
 from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation
 from xmipp3.protocols import XmippProtMovieMaxShift
@@ -80,9 +80,10 @@ def test_dose_histograms_of_a_run_count_its_outputs_and_draw_its_limits(
     plots.save_summary_png(path, arrays, *viewer_of(project, maxshift)._rule(),
                            withDose=True, earlyLimit=10.0, lateLimit=12.0)
     assert_valid_png(path, plots.SUMMARY_DOSE_SIZE, plots.SUMMARY_DPI)
-    columns = viewer_of(project, maxshift)._getVisualizeDict()['outputSet'](
-        'outputSet')[0].getViewParams()['order'].split()
-    assert {ATTR_EARLY_MOTION, ATTR_LATE_MOTION, ATTR_FIRST_THIRD_STEP} <= set(columns)
+    view, = viewer_of(project, maxshift)._getVisualizeDict()['outputSet']('outputSet')
+    columns = metadata_viewer_columns(view.command())
+    assert all(columns[name] for name in (ATTR_EARLY_MOTION, ATTR_LATE_MOTION,
+                                          ATTR_FIRST_THIRD_STEP))
 
 
 def test_without_dose_information_the_viewer_says_so(project, tmp_json):

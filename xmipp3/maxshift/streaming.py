@@ -1,6 +1,7 @@
 """Streaming glue shared by the plugin's protocols: read only the rows a
 producer appended since the last poll, and write output sets that survive a
 stop, a full disk and "Continue"."""
+import bisect
 import errno
 import os
 import signal
@@ -15,12 +16,20 @@ from pyworkflow.object import Set
 # What SQLite and pyworkflow raise for a file that is not a readable set
 UNREADABLE_SET_ERRORS = (sqlite3.DatabaseError, SqliteFlatMapperException)
 
-# Rows are found by their SQLite 'creation' stamp (UTC, whole seconds, set by
-# the producer's INSERT). Re-reading this margin behind the newest stamp seen
-# covers rows committed in the same second or after a small clock step; ids
-# already seen are skipped, so nothing is returned twice.
-CREATION_MARGIN = timedelta(seconds=2)
+# New rows are found by id, never by time: each poll lists the ids of the
+# rows that are not seen yet (on the primary key, ids only) and reads only
+# those rows in full, whatever their 'creation' stamps say. The stamps (UTC,
+# whole seconds, from the producer's clock) only feed a log line: new rows
+# stamped this much older than the previous poll's newest row mean the
+# producer's clock went back.
+CLOCK_BACK_NOTICE = timedelta(seconds=2)
 CREATION_FORMAT = '%Y-%m-%d %H:%M:%S'
+# An unseen id can only lie outside the runs of consecutive seen ids. Up to
+# this many gaps between runs are listed one range query each (a few
+# microseconds); with more, every id is listed and compared in Python.
+MAX_GAP_QUERIES = 200
+# Ids per "id IN (...)" query when only some of the rows are new
+IDS_PER_QUERY = 500
 
 
 # Transient SQLite locks (a producer or a reader holding the file) are
@@ -133,24 +142,26 @@ def firstItem(setObject):
 class NewRowsReader:
     """Reads the items appended to a set's sqlite file since the last read.
 
-    Each read opens the file, reads the stream state, then the rows stamped
-    at or after the watermark, and closes the file when they are handled, so
-    the producer is kept waiting only while a poll's new rows are handled.
-    Work per read is proportional to the new rows.
+    Each read opens the file, reads the stream state, lists the ids not
+    seen before (ids only), reads those rows in full, and closes the file
+    when they are handled, so the producer is kept waiting only while a
+    poll's new rows are handled. A row is found whatever its id or creation
+    stamp: lower, older, equal or newer than the rows before it. Work per
+    read is proportional to the new rows (plus one id per row when the seen
+    ids leave more than MAX_GAP_QUERIES gaps).
     """
 
-    def __init__(self, setClass, fileName, seenIds=()):
+    def __init__(self, setClass, fileName, seenIds=(), log=None):
         self.setClass = setClass
         self.fileName = fileName
-        self.seenIds = set(seenIds)
-        self.newest = None  # creation stamp of the newest row read
+        self.seenIds = SeenIds(seenIds)
         self.closed = False  # the producer had closed the set at last read
         self.info = None  # the set's properties, for copyInfo of outputs
+        self.log = log  # called with a line when the producer's clock went back
+        self._lastNewest = None  # newest creation stamp of the last rows read
 
-    def iterNew(self, sweep=False):
-        """Yield the new items, then update `closed`. With sweep, every row
-        is looked at, not only those after the watermark (ids already seen
-        are still skipped): nothing committed before the read is missed.
+    def iterNew(self):
+        """Yield the new items, then update `closed`.
 
         The items are the set's template object refilled for each row (as
         pyworkflow iterates): use each before the next, clone one to keep it.
@@ -159,25 +170,125 @@ class NewRowsReader:
         try:
             if not _hasCommitted(inputSet):  # nothing written yet
                 return
-            # The state is read before the rows: if it says closed, every
-            # row was already committed when the rows are read.
+            # The state is read before the ids and rows: if it says closed,
+            # every row was already committed when they are read.
             inputSet.loadAllProperties()
             closed = inputSet.isStreamClosed()
             self.info = inputSet
-            where = None
-            if self.newest is not None and not sweep:
-                since = datetime.strptime(self.newest, CREATION_FORMAT)
-                where = "creation >= '%s'" % (since - CREATION_MARGIN).strftime(CREATION_FORMAT)
-            for item in inputSet.iterItems(where=where):
-                stamp = item.getObjCreation()
-                if stamp and (self.newest is None or stamp > self.newest):
-                    self.newest = stamp
-                if item.getObjId() not in self.seenIds:
+            if self.seenIds:
+                wheres = _whereClauses(_unseenIds(inputSet, self.seenIds))
+            else:  # every row is new
+                wheres = [None]
+            stamps = _Stamps(self._lastNewest)
+            for where in wheres:
+                for item in inputSet.iterItems(where=where):
+                    if item.getObjId() in self.seenIds:  # never twice
+                        continue
                     self.seenIds.add(item.getObjId())
+                    stamps.add(item.getObjCreation())
                     yield item
+            if stamps.newest is not None:
+                self._lastNewest = stamps.newest
+            if stamps.back and self.log:
+                self.log('New rows of %s are stamped up to %d s before the '
+                         'newest row of the previous read: the producer\'s '
+                         'clock went back ~%d s. Rows are found by their ids, '
+                         'so none is missed.'
+                         % (self.fileName, stamps.back, stamps.back))
             self.closed = closed
         finally:
             inputSet.close()
+
+
+class SeenIds:
+    """A set of ids that also keeps them as sorted runs of consecutive ids,
+    so that the ids outside it are a few ranges."""
+
+    def __init__(self, ids=()):
+        self._ids = set()
+        self._firsts, self._lasts = [], []  # run k: firsts[k] .. lasts[k]
+        for rowId in sorted(set(ids)):
+            self.add(rowId)
+
+    def __contains__(self, rowId):
+        return rowId in self._ids
+
+    def __len__(self):
+        return len(self._ids)
+
+    def add(self, rowId):
+        if rowId in self._ids:
+            return
+        self._ids.add(rowId)
+        k = bisect.bisect(self._firsts, rowId)  # runs before k start below
+        joinsLeft = k > 0 and self._lasts[k - 1] == rowId - 1
+        joinsRight = k < len(self._firsts) and self._firsts[k] == rowId + 1
+        if joinsLeft and joinsRight:
+            self._lasts[k - 1] = self._lasts.pop(k)
+            self._firsts.pop(k)
+        elif joinsLeft:
+            self._lasts[k - 1] = rowId
+        elif joinsRight:
+            self._firsts[k] = rowId
+        else:
+            self._firsts.insert(k, rowId)
+            self._lasts.insert(k, rowId)
+
+    def gaps(self):
+        """The open id ranges (after, before) that hold every id not in the
+        set; None is unbounded."""
+        return list(zip([None] + self._lasts, self._firsts + [None]))
+
+
+def _unseenIds(setObject, seen):
+    """Ids of a set file's rows that are not in seen, in id order."""
+    db = setObject._getMapper().db
+    table = '%sObjects' % db.tablePrefix
+    cursor = db.connection.cursor()
+    cursor.row_factory = None  # plain tuples: cheaper than sqlite3.Row
+    try:
+        gaps = seen.gaps()
+        if len(gaps) > MAX_GAP_QUERIES:
+            cursor.execute('SELECT id FROM %s ORDER BY id' % table)
+            return [row[0] for row in cursor if row[0] not in seen]
+        unseen = []
+        for after, before in gaps:  # each a range on the primary key
+            bounds = ['id > %d' % after] if after is not None else []
+            bounds += ['id < %d' % before] if before is not None else []
+            cursor.execute('SELECT id FROM %s%s ORDER BY id' % (
+                table, ' WHERE ' + ' AND '.join(bounds) if bounds else ''))
+            unseen.extend(row[0] for row in cursor if row[0] not in seen)
+        return unseen
+    finally:
+        cursor.close()
+
+
+def _whereClauses(newIds):
+    """Where clauses that select the rows with these ids, a bounded number
+    of ids per query."""
+    return ['id IN (%s)' % ','.join(map(str, newIds[i:i + IDS_PER_QUERY]))
+            for i in range(0, len(newIds), IDS_PER_QUERY)]
+
+
+class _Stamps:
+    """The creation stamps of one read's rows: the newest, and how far the
+    oldest fell behind the previous read's newest (the clock going back)."""
+
+    def __init__(self, previousNewest):
+        self.previous = previousNewest
+        self.newest = None
+        self.back = 0  # seconds
+
+    def add(self, stamp):
+        if not stamp:
+            return
+        if self.newest is None or stamp > self.newest:
+            self.newest = stamp
+        if self.previous is not None and stamp < self.previous:
+            behind = (datetime.strptime(self.previous, CREATION_FORMAT)
+                      - datetime.strptime(stamp, CREATION_FORMAT))
+            if behind > CLOCK_BACK_NOTICE:
+                self.back = max(self.back, int(behind.total_seconds()))
 
 
 class OutputSets:

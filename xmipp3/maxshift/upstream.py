@@ -22,11 +22,11 @@ SLOW_AFTER_SECONDS = 600.0
 SLOW_POLL_SECONDS = 60.0
 REMIND_SECONDS = 600.0
 
-# What one poll does: final closes the outputs and finishes; sweep re-reads
-# the whole input (ids already seen are skipped) so nothing the producer
-# wrote can be missed; messages are (level, text) for the log; waiting is
-# the sentence for the summary ('' when not waiting).
-Decision = namedtuple('Decision', 'final sweep messages waiting')
+# What one poll does: final closes the outputs and finishes (after reading
+# what is new: once the producer has finished, that is everything it made);
+# messages are (level, text) for the log; waiting is the sentence for the
+# summary ('' when not waiting).
+Decision = namedtuple('Decision', 'final messages waiting')
 
 
 def _seconds(value):
@@ -73,10 +73,7 @@ class UpstreamWatch:
                                  'following it.' % (self.name, state,
                                                     _seconds(now - self.downSince))))
             self.downSince = self.description = None
-            # Finished: read everything it produced, then close. Back from
-            # down: a continued run may stamp its rows with another clock.
-            return Decision(state == FINISHED, state == FINISHED or wasDown,
-                            messages, '')
+            return Decision(state == FINISHED, messages, '')
         if not wasDown:
             self.downSince = self.remindedAt = now
             self.description = description
@@ -91,8 +88,8 @@ class UpstreamWatch:
                              'continued later, this protocol does not follow it.'
                              % (self.name, _seconds(now - self.downSince),
                                 _seconds(self.grace))))
-            return Decision(True, True, messages, '')
-        return Decision(False, False, messages, self.waitingSentence(self.description))
+            return Decision(True, messages, '')
+        return Decision(False, messages, self.waitingSentence(self.description))
 
     def pollDelay(self, now):
         """Seconds from the start of a poll to the next one."""

@@ -19,6 +19,7 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
 import pyworkflow.protocol.params as params
 
 from xmipp3.maxshift import auto_threshold, motion, plots, table, upstream
+from xmipp3.maxshift.layout import LayoutTally
 from xmipp3.maxshift.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
                                         NewRowsReader, OutputSets, diskFullCause,
                                         firstItem, retryingLocks)
@@ -81,23 +82,30 @@ SUMMARY_PLOT_SECONDS = 30.0
 
 
 class Verdict:
-    """The decision on one movie, as stored on its items and in the table."""
-    __slots__ = ('accepted', 'metrics', 'reason', 'note')
+    """The decision on one movie, as stored on its items and in the table,
+    and how its shifts are numbered (layout, not stored: None for an invalid
+    alignment and for micrographs without a movie)."""
+    __slots__ = ('accepted', 'metrics', 'reason', 'note', 'layout')
 
-    def __init__(self, accepted, metrics, reason='', note=''):
+    def __init__(self, accepted, metrics, reason='', note='', layout=None):
         self.accepted = accepted
         self.metrics = metrics  # table column -> A, or None
         self.reason = reason
         self.note = note
+        self.layout = layout
 
     @classmethod
-    def fromItem(cls, item):
-        metrics = {column: getattr(item, attribute).get()
-                   if hasattr(item, attribute) else None
+    def fromItem(cls, movie):
+        """The verdict written on an output movie."""
+        metrics = {column: getattr(movie, attribute).get()
+                   if hasattr(movie, attribute) else None
                    for column, attribute in METRIC_ATTRIBUTES.items()}
-        return cls(item.isEnabled(), metrics,
-                   getattr(item, ATTR_DISCARD_REASON).get() or '',
-                   getattr(item, ATTR_MOTION_NOTE).get() or '')
+        xshifts, yshifts, numbering = shiftsOf(movie)
+        layout = motion.measure_motion(xshifts, yshifts, movie.getSamplingRate(),
+                                       **numbering).layout
+        return cls(movie.isEnabled(), metrics,
+                   getattr(movie, ATTR_DISCARD_REASON).get() or '',
+                   getattr(movie, ATTR_MOTION_NOTE).get() or '', layout)
 
     def also(self, decision):
         """This verdict, also discarded if another decision discards."""
@@ -105,7 +113,7 @@ class Verdict:
             return self
         return Verdict(False, self.metrics,
                        '; '.join(r for r in (self.reason, decision.reason) if r),
-                       self.note)
+                       self.note, self.layout)
 
     @property
     def criterion(self):
@@ -150,20 +158,19 @@ class MovieJudge:
 
     def judge(self, movie):
         """Return the verdict and the metrics the automatic mode learns."""
-        alignment = movie.getAlignment() if movie.hasAlignment() else None
-        xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
+        xshifts, yshifts, numbering = shiftsOf(movie)
         rate = movie.getSamplingRate()
-        measured = motion.measure_motion(
-            xshifts, yshifts, rate, alignment.getRange() if alignment else None)
+        measured = motion.measure_motion(xshifts, yshifts, rate, **numbering)
         acquisition = movie.getAcquisition()
+        firstFrame = numbering['frame_range'][0] if numbering['frame_range'] else None
         dose = motion.measure_dose_motion(
             xshifts, yshifts, rate, acquisition.getDosePerFrame(),
-            acquisition.getDoseInitial(),
-            alignment.getRange()[0] if alignment else None, self.doseCutoff,
+            acquisition.getDoseInitial(), firstFrame, self.doseCutoff,
             measured=measured)
         decision = motion.decide(measured, *self.rule)
         doseDecision = motion.decide_dose_limits(dose, self.maxEarly, self.maxLate)
-        notes = [doseDecision.note]
+        # a note of the early/late limits names unknown frame numbers already
+        notes = [doseDecision.note or _framesNote(measured.layout)]
         if measured.quality == motion.MOTION_ABSENT:
             notes.insert(0, '%s: %s' % (measured.quality, measured.problem))
         metrics = {'maxFrameShift_A': measured.max_frame_shift,
@@ -172,10 +179,31 @@ class MovieJudge:
                    'firstThirdMeanStep_A': dose.first_third_mean_step}
         verdict = Verdict(decision.accepted,
                           {k: _finiteOrNone(v) for k, v in metrics.items()},
-                          decision.reason, '; '.join(n for n in notes if n))
+                          decision.reason, '; '.join(n for n in notes if n),
+                          measured.layout)
         if measured.is_valid:
             verdict = verdict.also(doseDecision)
         return verdict, auto_threshold.motion_metrics(measured, dose)
+
+
+def shiftsOf(movie):
+    """A movie's stored shifts, and what measure_motion() needs to know of
+    their numbering: the aligned frame range, EER or not, and the movie's
+    last frame (0 when unknown)."""
+    alignment = movie.getAlignment() if movie.hasAlignment() else None
+    xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
+    _, lastFrame, _ = movie.getFramesRange()
+    return xshifts, yshifts, {
+        'frame_range': alignment.getRange() if alignment else None,
+        'eer': (movie.getFileName() or '').lower().endswith('.eer'),
+        'movie_frames': lastFrame or 0}
+
+
+def _framesNote(layout):
+    """Why a movie's shifts have no frame numbers, or ''."""
+    if layout and layout.frames_unknown:
+        return '%s: %s' % (motion.FRAMES_UNKNOWN, layout.frames_unknown)
+    return ''
 
 
 def _finiteOrNone(value):
@@ -359,6 +387,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._verdictsByMicName = {}
         self._stats = Counter()
         self._flagged = []
+        self._layouts = LayoutTally()  # how the input's shifts are numbered
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
         self._plotted = None  # when the summary plot was last drawn
@@ -368,7 +397,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._outputSets.reopen()
         self._movies = NewRowsReader(emobj.SetOfMovies,
                                      self.inputMovies.get().getFileName(),
-                                     seenIds=self._verdicts)
+                                     seenIds=self._verdicts, log=self.warning)
         self._micSources = {}  # alignment output name -> NewRowsReader
         self._pendingMics = {name: [] for name in MIC_SPLITS}  # movie not seen yet
 
@@ -379,14 +408,13 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         # read next is all there is.
         state, description = self._producer.observe()
         if state is None:  # no producer protocol: the input set says
-            decision = upstream.Decision(None, False, [], '')
+            decision = upstream.Decision(None, [], '')
         else:
             decision = self._watch.update(state, description, time.time())
         for level, text in decision.messages:
             (self.warning if level == 'warning' else self.info)(text)
         self._setWaiting(decision.waiting)
-        newMovies, newMics = self._readAndClassify(self._producer,
-                                                   sweep=decision.sweep)
+        newMovies, newMics = self._readAndClassify(self._producer)
         final = decision.final
         if final is None:
             final = self._movies.closed and all(
@@ -457,30 +485,29 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                     raise
                 error = again
 
-    def _readAndClassify(self, producer, sweep=False):
+    def _readAndClassify(self, producer):
         for name, fileName in producer.micrographFiles().items():
             if name not in self._micSources:
                 self.info('Splitting %s of the alignment protocol too' % name)
                 self._micSources[name] = NewRowsReader(
                     emobj.SetOfMicrographs, fileName,
-                    seenIds=self._micsWritten[name])
-        newMovies = self._read(self._movies, 'movies', self._classifyMovie,
-                               sweep)
+                    seenIds=self._micsWritten[name], log=self.warning)
+        newMovies = self._read(self._movies, 'movies', self._classifyMovie)
         newMics = 0
         for name, source in self._micSources.items():
             waiting = self._splitPending(name, source)
             newMics += self._read(source, name, functools.partial(
-                self._splitOrWait, name, source, waiting), sweep)
+                self._splitOrWait, name, source, waiting))
             self._pendingMics[name] = waiting
         return newMovies, newMics
 
-    def _read(self, reader, what, handle, sweep=False):
+    def _read(self, reader, what, handle):
         """Hand each new item of an input to handle(); return how many."""
         handled = 0
 
         def handleAll():
             nonlocal handled
-            for item in reader.iterNew(sweep):
+            for item in reader.iterNew():
                 handle(item)
                 handled += 1
         try:
@@ -543,6 +570,11 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._stats['accepted' if verdict.accepted else verdict.criterion] += 1
         if verdict.note.startswith(motion.MOTION_ABSENT):
             self._flagged.append(movie.getMicName())
+        if verdict.layout and self._layouts.add(verdict.layout):
+            self.info(' '.join(filter(None, [
+                'Input alignments: %s (first seen on %s).'
+                % (verdict.layout.describe(), movie.getMicName()),
+                verdict.layout.advice()])))
 
     def _classifyMovie(self, movie):
         verdict, autoMetrics = self._judge.judge(movie)
@@ -671,6 +703,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self.motionStats.set(json.dumps({
             'counts': self._stats, 'flagged': self._flagged[:LISTED_NAMES],
             'flaggedCount': len(self._flagged),
+            'layouts': self._layouts.to_list(),
             'automatic': self._auto.describe() if self._auto else ''}))
         self._store(self.motionStats)
 
@@ -778,6 +811,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         for criterion, count in sorted(counts.items()):
             if criterion not in ('processed', 'accepted'):
                 summary.append('  discarded by %s: %d' % (criterion, count))
+        summary += LayoutTally.from_list(stats.get('layouts', [])).lines()
         if stats.get('automatic'):
             automatic = stats['automatic']
             summary.append(automatic[0].upper() + automatic[1:])

@@ -11,9 +11,11 @@ those figures in pyworkflow's plotter, imported only when something is shown.
 """
 import json
 import os
+import subprocess
+import sys
 
 import pyworkflow.protocol.params as params
-from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer
+from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer, View
 
 from xmipp3.maxshift import auto_threshold, plots, table
 from xmipp3.protocols.protocol_movie_max_shift import (
@@ -142,14 +144,8 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
             return [self.infoMessage('There are no %s yet: %s appears with '
                                      'its first item.' % (label, name),
                                      'Nothing to show')]
-        # pwem's views import Tk: only when something is shown
-        from pwem.viewers import ObjectView
-        from pwem.viewers.showj import MODE, MODE_MD, ORDER, RENDER, VISIBLE
-        return [ObjectView(self.getProject(), outputSet.strId(),
-                           outputSet.getFileName(),
-                           viewParams={MODE: MODE_MD, ORDER: SET_COLUMNS,
-                                       VISIBLE: SET_COLUMNS,
-                                       RENDER: self._rendered(name, outputSet)})]
+        return [MotionSetView(outputSet, self.getProject(),
+                              self._rendered(name, outputSet))]
 
     # -------------------------- UTILS functions -----------------------------
     def _plotter(self, draw, title):
@@ -213,12 +209,12 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                 continue
             try:
                 for movie in outputSet.iterItems(where='id IN (%s)' % ', '.join(missing)):
-                    xshifts, yshifts = (movie.getAlignment().getShifts()
-                                        if movie.hasAlignment() else ([], []))
+                    alignment = movie.getAlignment() if movie.hasAlignment() else None
+                    xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
                     found[movie.getObjId()] = plots.Trajectory(
                         '%s (id %d)' % (movie.getMicName(), movie.getObjId()),
                         movie.getSamplingRate(), list(xshifts), list(yshifts),
-                        movie.isEnabled())
+                        movie.isEnabled(), alignment.getRange() if alignment else None)
             finally:
                 outputSet.close()
         return [found[movieId] for movieId in movieIds if movieId in found]
@@ -235,6 +231,38 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
             outputSet.close()
         hasThumbnail = first is not None and first.hasAttributeExt('thumbnail._filename')
         return 'thumbnail._filename' if hasThumbnail else '_filename'
+
+
+class MotionSetView(View):
+    """An output set in Scipion's own metadata viewer (the Qt one behind
+    right-click -> "Scipion"), the motion metrics and reason visible from
+    the start. It needs no Xmipp."""
+
+    def __init__(self, outputSet, project, render):
+        self.outputSet = outputSet
+        self.project = project
+        self.render = render  # the column shown as images ('no': none)
+
+    def command(self):
+        """The metadata viewer's command line for this set."""
+        from pwem.viewers import mdviewer
+        readers = os.path.join(os.path.dirname(mdviewer.__file__), 'readers.py')
+        return [sys.executable, '-m', 'metadataviewer', '--extensionpath', readers,
+                self.outputSet.getFileName(), '--visiblelabels', SET_COLUMNS,
+                '--orderlabels', SET_COLUMNS, '--renderlabels', self.render]
+
+    def environment(self):
+        """With the project window open, the viewer can make subsets."""
+        from pwem.viewers.mdviewer.sqlite_dao import SCIPION_OBJECT_ID, SCIPION_PORT
+        environ = dict(os.environ)
+        port = getattr(self.project, 'port', None)
+        if port:
+            environ.update({SCIPION_PORT: str(port),
+                            SCIPION_OBJECT_ID: str(self.outputSet.getObjId())})
+        return environ
+
+    def show(self):
+        subprocess.Popen(self.command(), env=self.environment())
 
 
 class _UnknownThresholds:
