@@ -407,16 +407,15 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         # Observed before reading: once the producer has finished, what is
         # read next is all there is.
         state, description = self._producer.observe()
-        if state is None:  # no producer protocol: the input set says
-            decision = upstream.Decision(None, [], '')
-        else:
+        decision = upstream.Decision(False, [], '')
+        if state is not None:
             decision = self._watch.update(state, description, time.time())
         for level, text in decision.messages:
             (self.warning if level == 'warning' else self.info)(text)
         self._setWaiting(decision.waiting)
         newMovies, newMics = self._readAndClassify(self._producer)
         final = decision.final
-        if final is None:
+        if state is None:  # no producer protocol: the input set says
             final = self._movies.closed and all(
                 source.closed for source in self._micSources.values())
         if final:
