@@ -1,6 +1,9 @@
 """The policy for the producer of the stream (xmipp3.maxshift.upstream), with
 a fake clock: the outputs close only when the producer has finished, unless
 a grace time is set; waiting is said, slowed down and undone."""
+import time
+from types import SimpleNamespace
+
 from xmipp3.maxshift import upstream
 from xmipp3.maxshift.upstream import DOWN, FINISHED, RUNNING, UpstreamWatch
 
@@ -80,3 +83,31 @@ def test_zero_grace_means_wait():
     policy = watch(grace=0.0)
     policy.update(DOWN, 'failed at 14:03', 0.0)
     assert not policy.update(DOWN, 'failed at 14:03', 1e6).final
+
+
+class _Producer:
+    """Says that the producer's run.db changed at the n-th look."""
+
+    def __init__(self, movesAt):
+        self.looks, self.movesAt = 0, movesAt
+
+    def changed(self):
+        self.looks += 1
+        return self.looks >= self.movesAt
+
+
+def _protocol(delay, producer, interval=0.05):
+    """What the protocol's sleep between polls uses of it."""
+    return SimpleNamespace(pollInterval=SimpleNamespace(get=lambda: interval),
+                           _watch=SimpleNamespace(pollDelay=lambda now: delay),
+                           _producer=producer)
+
+
+def test_slow_polls_look_at_the_producer_every_interval_and_wake_when_it_moves():
+    from xmipp3.protocols.protocol_movie_max_shift import XmippProtMovieMaxShift
+    producer = _Producer(movesAt=3)
+    XmippProtMovieMaxShift._sleepUntilNextPoll(_protocol(60.0, producer), time.time())
+    assert producer.looks == 3  # woke at the third look, not after 60 s
+    producer = _Producer(movesAt=1)
+    XmippProtMovieMaxShift._sleepUntilNextPoll(_protocol(0.05, producer), time.time())
+    assert producer.looks == 0  # polls at the usual interval need no look
