@@ -390,7 +390,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._layouts = LayoutTally()  # how the input's shifts are numbered
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
-        self._plotted = None  # when the summary plot was last drawn
+        self._plotted = None  # when the summary plot was last drawn ...
+        self._plottedMovies = None  # ... and with how many movies
         self._auto = None  # AutoThresholds when used
         self._held = {}  # movie id -> (copy, verdict) awaiting the automatic decision
         self._resume()
@@ -428,8 +429,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                           poll, ' (final)' if final else '', newMovies, newMics,
                           len(self._verdicts), time.time() - started,
                           '; ' + self._auto.describe() if self._auto else ''))
-        if final or self._plotted is None or \
-                time.time() - self._plotted >= SUMMARY_PLOT_SECONDS:
+        if final or self._plotted is None or (
+                time.time() - self._plotted >= SUMMARY_PLOT_SECONDS
+                and len(self._verdicts) != self._plottedMovies):
             self._plotSummary()
         return final
 
@@ -719,6 +721,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         except Exception as error:  # matplotlib and the disk raise many kinds
             self.warning('The summary plot could not be drawn: %s' % error)
             return
+        self._plottedMovies = len(self._verdicts)
         self.info('Summary plot of %d movies drawn in %.2f s'
                   % (len(rows), time.time() - started))
 
