@@ -13,12 +13,24 @@ def test_rows_written_and_appended_read_back_with_their_types(tmp_path):
     table.append_rows(path, [table.row(2, 'b.mrc', None, None, False,
                                        'invalid alignment: no shifts')])
     rows = table.read_table(path)
-    noDose = dict.fromkeys(table.DOSE_METRICS)
+    noDose = dict(dict.fromkeys(table.DOSE_METRICS + table.SHAPE_METRICS),
+                  **dict.fromkeys(table.FRAME_TEXT, ''))
     assert rows == [
         dict(noDose, id=1, micName='a.mrc', maxFrameShift_A=1.5, totalTravel_A=20.25,
              decision='accepted', reason='', note=''),
         dict(noDose, id=2, micName='b.mrc', maxFrameShift_A=None, totalTravel_A=None,
              decision='discarded', reason='invalid alignment: no shifts', note='')]
+
+
+def test_shape_and_frame_columns_round_trip(tmp_path):
+    path = str(tmp_path / 'motion.csv')
+    table.write_table(path, [table.row(7, 'g.mrc', 12.77, 60.0, False, straightness=0.5,
+                                       driftDirection_deg=35.0, firstThirdShare=0.75,
+                                       largestStepShare=0.25, shape='early motion',
+                                       jumpFrames='2 17', passingFrames='3-40')])
+    tableRow = table.read_table(path)[0]
+    assert [tableRow[column] for column in table.SHAPE_METRICS + table.FRAME_TEXT] == [
+        0.5, 35.0, 0.75, 0.25, 'early motion', '2 17', '3-40']
 
 
 def test_dose_metrics_round_trip_and_unknown_columns_are_refused(tmp_path):

@@ -346,3 +346,118 @@ class DriftDirections:
     def consistent(self):
         return (self.movies >= CONSISTENT_MIN_MOVIES
                 and self.resultant_length() >= CONSISTENT_R)
+
+
+@dataclass(frozen=True)
+class MovieFrames:
+    """The frame-level figures of one movie: its steps (A) and their frame
+    numbers (frames[0] is the first shift's frame; None when the aligner's
+    numbering is unknown), the frames whose step is over the max frame
+    shift, the largest range of frames that passes the rule (None when the
+    movie passes or none does), and its shape."""
+    steps: np.ndarray
+    frames: object
+    jump_frames: tuple
+    passing_range: object
+    shape: Shape
+
+    @property
+    def only_first_frames_fail(self):
+        """Discarded, but would pass aligned from a later frame to its end."""
+        return bool(self.passing_range is not None and self.frames is not None
+                    and self.passing_range[1] == self.frames[-1]
+                    and self.passing_range[0] > self.frames[0])
+
+
+def movie_frames(x, y, first_frame, accepted, rule, frame_limit, movie_limit,
+                 min_share=DEFAULT_MIN_PASSING_SHARE):
+    """Frame-level figures of a measured movie from its positions x, y (A)
+    and the frame number of its first shift (None: unknown). Jump frames and
+    the passing range need frame numbers; the shape does not."""
+    steps = frame_steps(x, y)
+    frames = None if first_frame is None else np.arange(first_frame, first_frame + len(x))
+    numbered = frames if frames is not None else np.arange(1, len(x) + 1)
+    jumps = jump_frames(steps, frames, frame_limit) if frames is not None else ()
+    passing = None
+    if not accepted and frames is not None:
+        passing = passing_range(steps, numbered, rule, frame_limit, movie_limit, min_share)
+    return MovieFrames(steps, frames, jumps, passing, trajectory_shape(x, y))
+
+
+# ------------------------------------------------------ session record, text
+PROFILE_COLUMNS = ('frame', 'accepted_movies', 'accepted_median_A', 'accepted_p90_A',
+                   'discarded_movies', 'discarded_median_A', 'discarded_p90_A')
+
+
+def write_profile(path, profile):
+    """extra/frame_profile.csv: per frame number, the accepted and the
+    discarded movies' median and 90th percentile step (A); atomic."""
+    import csv
+    import os
+    byFrame = {}
+    for accepted, prefix in ((True, 'accepted'), (False, 'discarded')):
+        for stats in profile.stats(accepted):
+            row = byFrame.setdefault(stats.frame, dict.fromkeys(PROFILE_COLUMNS, ''))
+            row.update({'frame': stats.frame, prefix + '_movies': stats.movies,
+                        prefix + '_median_A': '%.4g' % stats.median,
+                        prefix + '_p90_A': '%.4g' % stats.p90})
+    partial = path + '.partial'
+    with open(partial, 'w', newline='', encoding='utf-8') as profileFile:
+        writer = csv.DictWriter(profileFile, PROFILE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(byFrame[frame] for frame in sorted(byFrame))
+    os.replace(partial, path)
+
+
+def session_record(profile, directions, shapes, only_first_frames):
+    """What the summary says of the frames, as plain data (JSON)."""
+    recommendation = profile.recommend()
+    return {'recommendation': recommendation and {
+                'first_frame': recommendation.first_frame,
+                'first_seen': recommendation.first_seen,
+                'moving_share': recommendation.moving_share,
+                'late_level': recommendation.late_level,
+                'factor': recommendation.factor},
+            'directions': {'movies': directions.movies,
+                           'resultant_length': directions.resultant_length(),
+                           'mean_direction': directions.mean_direction(),
+                           'consistent': directions.consistent()},
+            'shapes': [[decision, shape, count]
+                       for (decision, shape), count in sorted(shapes.items())],
+            'only_first_frames': only_first_frames}
+
+
+def session_lines(record):
+    """The summary's lines about the frames, from session_record()."""
+    lines = []
+    recommendation = record.get('recommendation')
+    if recommendation:
+        first, seen = recommendation['first_frame'], recommendation['first_seen']
+        level = 'the late-frame level (median step %.2f Å, x%g)' % (
+            recommendation['late_level'], recommendation['factor'])
+        if first > seen:
+            dropped = ('frame %d' % seen if first - 1 == seen
+                       else 'frames %d-%d' % (seen, first - 1))
+            lines.append('Frame profile: %s carry %.0f %% of the motion; align from '
+                         'frame %d (after it the median step stays within %s)'
+                         % (dropped, 100 * recommendation['moving_share'], first, level))
+        else:
+            lines.append('Frame profile: the median step stays within %s from frame '
+                         '%d: no frames to drop' % (level, seen))
+    if record.get('only_first_frames'):
+        lines.append('%d discarded movies fail only because of their first frames: '
+                     'aligned from the frame in their passing frames, they would pass'
+                     % record['only_first_frames'])
+    for decision in ('accepted', 'discarded'):
+        counts = [(shape, count) for which, shape, count in record.get('shapes', [])
+                  if which == decision]
+        if counts:
+            lines.append('Shapes of the %s movies: %s' % (decision, ', '.join(
+                '%s %d' % item for item in sorted(counts, key=lambda item: -item[1]))))
+    directions = record.get('directions') or {}
+    if directions.get('consistent'):
+        lines.append('Movies drift consistently towards %.0f deg (R = %.2f over %d '
+                     'movies): stage drift?' % (directions['mean_direction'],
+                                                directions['resultant_length'],
+                                                directions['movies']))
+    return lines

@@ -2,8 +2,9 @@
 
 Pure Python and numpy, no Scipion imports. One row per classified movie,
 with the columns in COLUMNS: metrics in A (empty when the alignment is
-invalid), decision 'accepted' or 'discarded', the discard reason and the
-motion note (see the protocol's item attributes).
+invalid), the trajectory's shape, decision 'accepted' or 'discarded', the
+discard reason, the motion note, the shape class, jump frames and the
+frames that would pass (see the protocol's item attributes).
 """
 import csv
 import io
@@ -13,20 +14,28 @@ import numpy as np
 
 # Dose-aware metrics: empty when the movies carry no dose information
 DOSE_METRICS = ('earlyMotion_A', 'lateMotion_A', 'firstThirdMeanStep_A')
-NUMERIC = ('maxFrameShift_A', 'totalTravel_A') + DOSE_METRICS
-COLUMNS = ('id', 'micName') + NUMERIC + ('decision', 'reason', 'note')
+# Trajectory shape (xmipp3.maxshift.frames): shares 0-1, direction in degrees
+SHAPE_METRICS = ('straightness', 'driftDirection_deg', 'firstThirdShare',
+                 'largestStepShare')
+NUMERIC = ('maxFrameShift_A', 'totalTravel_A') + DOSE_METRICS + SHAPE_METRICS
+# The shape class; the frames whose step is over the max frame shift
+# ('2 17'); the range of frames that would pass ('3-40', discarded movies)
+FRAME_TEXT = ('shape', 'jumpFrames', 'passingFrames')
+COLUMNS = ('id', 'micName') + NUMERIC + ('decision', 'reason', 'note') + FRAME_TEXT
+OPTIONAL = DOSE_METRICS + SHAPE_METRICS + FRAME_TEXT
 ACCEPTED, DISCARDED = 'accepted', 'discarded'
 
 
 def row(movieId, micName, maxFrameShift, totalTravel, accepted, reason='',
-        note='', **doseMetrics):
-    """One table row; metrics in A, None when unknown. doseMetrics: any of
-    DOSE_METRICS by name."""
-    unknown = set(doseMetrics) - set(DOSE_METRICS)
+        note='', **optional):
+    """One table row; metrics in A, None when unknown. optional: any of
+    OPTIONAL by name (empty when not given)."""
+    unknown = set(optional) - set(OPTIONAL)
     if unknown:
         raise ValueError('unknown table columns: %s' % ', '.join(sorted(unknown)))
-    tableRow = dict.fromkeys(DOSE_METRICS)
-    tableRow.update(doseMetrics, id=movieId, micName=micName,
+    tableRow = dict.fromkeys(OPTIONAL)
+    tableRow.update({column: '' for column in FRAME_TEXT})
+    tableRow.update(optional, id=movieId, micName=micName,
                     maxFrameShift_A=maxFrameShift, totalTravel_A=totalTravel,
                     decision=ACCEPTED if accepted else DISCARDED,
                     reason=reason, note=note)
@@ -71,6 +80,8 @@ def read_table(path):
         for column in NUMERIC:
             value = tableRow.get(column)  # absent in tables of older versions
             tableRow[column] = float(value) if value else None
+        for column in FRAME_TEXT:
+            tableRow.setdefault(column, '')
     return rows
 
 

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import datetime
 
+import numpy as np
 import psutil
 
 import pwem.objects as emobj
@@ -18,7 +19,7 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
                                  getProtocolFromDb)
 import pyworkflow.protocol.params as params
 
-from xmipp3.maxshift import auto_threshold, motion, plots, table, upstream
+from xmipp3.maxshift import auto_threshold, frames, motion, plots, table, upstream
 from xmipp3.maxshift.layout import LayoutTally
 from xmipp3.maxshift.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
                                         NewRowsReader, OutputSets, diskFullCause,
@@ -50,11 +51,28 @@ ATTR_TOTAL_TRAVEL = '_xmipp_totalTravel'
 ATTR_EARLY_MOTION = '_xmipp_earlyMotion'
 ATTR_LATE_MOTION = '_xmipp_lateMotion'
 ATTR_FIRST_THIRD_STEP = '_xmipp_firstThirdMeanStep'
+# The trajectory's shape (xmipp3.maxshift.frames): shares 0-1, degrees
+ATTR_STRAIGHTNESS = '_xmipp_straightness'
+ATTR_DRIFT_DIRECTION = '_xmipp_driftDirection'
+ATTR_FIRST_THIRD_SHARE = '_xmipp_firstThirdShare'
+ATTR_LARGEST_STEP_SHARE = '_xmipp_largestStepShare'
 METRIC_ATTRIBUTES = {'maxFrameShift_A': ATTR_MAX_FRAME_SHIFT,
                      'totalTravel_A': ATTR_TOTAL_TRAVEL,
                      'earlyMotion_A': ATTR_EARLY_MOTION,
                      'lateMotion_A': ATTR_LATE_MOTION,
-                     'firstThirdMeanStep_A': ATTR_FIRST_THIRD_STEP}
+                     'firstThirdMeanStep_A': ATTR_FIRST_THIRD_STEP,
+                     'straightness': ATTR_STRAIGHTNESS,
+                     'driftDirection_deg': ATTR_DRIFT_DIRECTION,
+                     'firstThirdShare': ATTR_FIRST_THIRD_SHARE,
+                     'largestStepShare': ATTR_LARGEST_STEP_SHARE}
+# The shape class, the frames whose step is over the max frame shift ('2 17')
+# and, for a discarded movie, the frames that would pass the rule ('3-40')
+ATTR_SHAPE = '_xmipp_shape'
+ATTR_JUMP_FRAMES = '_xmipp_jumpFrames'
+ATTR_PASSING_FRAMES = '_xmipp_passingFrames'
+TEXT_ATTRIBUTES = {'shape': ATTR_SHAPE, 'jumpFrames': ATTR_JUMP_FRAMES,
+                   'passingFrames': ATTR_PASSING_FRAMES}
+FRAME_PROFILE_FILE = 'frame_profile.csv'
 # The automatic thresholds' metrics -> the table column with their value
 AUTO_METRIC_COLUMNS = {motion.CRITERION_FRAME: 'maxFrameShift_A',
                        motion.CRITERION_MOVIE: 'totalTravel_A',
@@ -82,17 +100,22 @@ SUMMARY_PLOT_SECONDS = 30.0
 
 
 class Verdict:
-    """The decision on one movie, as stored on its items and in the table,
-    and how its shifts are numbered (layout, not stored: None for an invalid
-    alignment and for micrographs without a movie)."""
-    __slots__ = ('accepted', 'metrics', 'reason', 'note', 'layout')
+    """The decision on one movie, as stored on its items and in the table;
+    how its shifts are numbered (layout, not stored: None for an invalid
+    alignment and for micrographs without a movie) and its frame-level
+    figures (frames, until the session's profile has taken them)."""
+    __slots__ = ('accepted', 'metrics', 'reason', 'note', 'layout', 'texts',
+                 'frames')
 
-    def __init__(self, accepted, metrics, reason='', note='', layout=None):
+    def __init__(self, accepted, metrics, reason='', note='', layout=None,
+                 texts=None, frames=None):
         self.accepted = accepted
         self.metrics = metrics  # table column -> A, or None
         self.reason = reason
         self.note = note
         self.layout = layout
+        self.texts = texts or dict.fromkeys(TEXT_ATTRIBUTES, '')  # column -> str
+        self.frames = frames  # frames.MovieFrames, or None
 
     @classmethod
     def fromItem(cls, movie):
@@ -100,12 +123,17 @@ class Verdict:
         metrics = {column: getattr(movie, attribute).get()
                    if hasattr(movie, attribute) else None
                    for column, attribute in METRIC_ATTRIBUTES.items()}
+        texts = {column: getattr(movie, attribute).get() or ''
+                 if hasattr(movie, attribute) else ''
+                 for column, attribute in TEXT_ATTRIBUTES.items()}
         xshifts, yshifts, numbering = shiftsOf(movie)
-        layout = motion.measure_motion(xshifts, yshifts, movie.getSamplingRate(),
-                                       **numbering).layout
+        rate = movie.getSamplingRate()
+        measured = motion.measure_motion(xshifts, yshifts, rate, **numbering)
         return cls(movie.isEnabled(), metrics,
                    getattr(movie, ATTR_DISCARD_REASON).get() or '',
-                   getattr(movie, ATTR_MOTION_NOTE).get() or '', layout)
+                   getattr(movie, ATTR_MOTION_NOTE).get() or '', measured.layout,
+                   texts, _movieFrames(measured, xshifts, yshifts, rate,
+                                       movie.isEnabled()))
 
     def also(self, decision):
         """This verdict, also discarded if another decision discards."""
@@ -113,7 +141,7 @@ class Verdict:
             return self
         return Verdict(False, self.metrics,
                        '; '.join(r for r in (self.reason, decision.reason) if r),
-                       self.note, self.layout)
+                       self.note, self.layout, self.texts, self.frames)
 
     @property
     def criterion(self):
@@ -136,13 +164,15 @@ class Verdict:
         return table.row(movie.getObjId(), movie.getMicName(),
                          metrics.pop('maxFrameShift_A'),
                          metrics.pop('totalTravel_A'), self.accepted,
-                         self.reason, self.note, **metrics)
+                         self.reason, self.note, **metrics, **self.texts)
 
     def annotate(self, item):
         """Write the decision and its metrics on a movie or micrograph."""
         item.setEnabled(self.accepted)
         for column, attribute in METRIC_ATTRIBUTES.items():
             setattr(item, attribute, pwobj.Float(self.metrics[column]))
+        for column, attribute in TEXT_ATTRIBUTES.items():
+            setattr(item, attribute, pwobj.String(self.texts[column]))
         setattr(item, ATTR_DISCARD_REASON, pwobj.String(self.reason))
         setattr(item, ATTR_MOTION_NOTE, pwobj.String(self.note))
 
@@ -173,14 +203,25 @@ class MovieJudge:
         notes = [doseDecision.note or _framesNote(measured.layout)]
         if measured.quality == motion.MOTION_ABSENT:
             notes.insert(0, '%s: %s' % (measured.quality, measured.problem))
+        figures = _movieFrames(measured, xshifts, yshifts, rate, decision.accepted,
+                               *self.rule)
+        shape = figures.shape if figures else frames.Shape(*[np.nan] * 4, '')
         metrics = {'maxFrameShift_A': measured.max_frame_shift,
                    'totalTravel_A': measured.total_travel,
                    'earlyMotion_A': dose.early, 'lateMotion_A': dose.late,
-                   'firstThirdMeanStep_A': dose.first_third_mean_step}
+                   'firstThirdMeanStep_A': dose.first_third_mean_step,
+                   'straightness': shape.straightness,
+                   'driftDirection_deg': shape.direction_deg,
+                   'firstThirdShare': shape.first_third_share,
+                   'largestStepShare': shape.largest_step_share}
+        texts = {'shape': shape.shape,
+                 'jumpFrames': ' '.join(map(str, figures.jump_frames)) if figures else '',
+                 'passingFrames': '%d-%d' % figures.passing_range
+                 if figures and figures.passing_range else ''}
         verdict = Verdict(decision.accepted,
                           {k: _finiteOrNone(v) for k, v in metrics.items()},
                           decision.reason, '; '.join(n for n in notes if n),
-                          measured.layout)
+                          measured.layout, texts, figures)
         if measured.is_valid:
             verdict = verdict.also(doseDecision)
         return verdict, auto_threshold.motion_metrics(measured, dose)
@@ -197,6 +238,17 @@ def shiftsOf(movie):
         'frame_range': alignment.getRange() if alignment else None,
         'eer': (movie.getFileName() or '').lower().endswith('.eer'),
         'movie_frames': lastFrame or 0}
+
+
+def _movieFrames(measured, xshifts, yshifts, rate, accepted, rule=motion.REJ_OR,
+                 frameLimit=None, movieLimit=None):
+    """The frame-level figures of a measured movie; None when its shifts
+    cannot be measured. The passing range needs the rule's limits."""
+    if not measured.is_valid:
+        return None
+    x, y = (np.asarray(shifts, dtype=float) * rate for shifts in (xshifts, yshifts))
+    return frames.movie_frames(x, y, measured.layout.first_frame, accepted,
+                               rule, frameLimit, movieLimit)
 
 
 def _framesNote(layout):
@@ -388,6 +440,10 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._stats = Counter()
         self._flagged = []
         self._layouts = LayoutTally()  # how the input's shifts are numbered
+        self._profile = frames.FrameProfile()  # the session's steps per frame
+        self._directions = frames.DriftDirections()
+        self._shapes = Counter()  # (decision, shape class) -> movies
+        self._onlyFirstFrames = 0  # discarded movies that pass without their first frames
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
         self._plotted = None  # when the summary plot was last drawn ...
@@ -571,6 +627,15 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._stats['accepted' if verdict.accepted else verdict.criterion] += 1
         if verdict.note.startswith(motion.MOTION_ABSENT):
             self._flagged.append(movie.getMicName())
+        figures = verdict.frames
+        if figures is not None:
+            if figures.frames is not None:
+                self._profile.add(figures.steps, figures.frames, verdict.accepted)
+            self._directions.add(figures.shape.direction_deg)
+            self._onlyFirstFrames += figures.only_first_frames_fail
+            verdict.frames = None  # taken: not kept per movie
+        self._shapes[table.ACCEPTED if verdict.accepted else table.DISCARDED,
+                     verdict.texts['shape'] or 'unknown'] += 1
         if verdict.layout and self._layouts.add(verdict.layout):
             self.info(' '.join(filter(None, [
                 'Input alignments: %s (first seen on %s).'
@@ -705,8 +770,11 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             'counts': self._stats, 'flagged': self._flagged[:LISTED_NAMES],
             'flaggedCount': len(self._flagged),
             'layouts': self._layouts.to_list(),
+            'frames': frames.session_record(self._profile, self._directions,
+                                            self._shapes, self._onlyFirstFrames),
             'automatic': self._auto.describe() if self._auto else ''}))
         self._store(self.motionStats)
+        frames.write_profile(self.getFrameProfilePath(), self._profile)
 
     def _plotSummary(self):
         """Redraw the dashboard PNG; a failure here never stops the run."""
@@ -737,6 +805,10 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
     def getMotionTablePath(self):
         """The per-movie table (CSV), current after every poll."""
         return self._getExtraPath('movie_motion.csv')
+
+    def getFrameProfilePath(self):
+        """The session's steps frame by frame (CSV), current after every poll."""
+        return self._getExtraPath(FRAME_PROFILE_FILE)
 
     def getSummaryPlotPath(self):
         """Histograms and scatter plot (PNG) for dashboards."""
@@ -814,6 +886,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             if criterion not in ('processed', 'accepted'):
                 summary.append('  discarded by %s: %d' % (criterion, count))
         summary += LayoutTally.from_list(stats.get('layouts', [])).lines()
+        summary += frames.session_lines(stats.get('frames', {}))
         if stats.get('automatic'):
             automatic = stats['automatic']
             summary.append(automatic[0].upper() + automatic[1:])
