@@ -193,8 +193,8 @@ def test_trajectory_is_drawn_in_angstrom_from_frame_one_with_frames_numbered():
     measured = motion.measure_motion(x, y, rate)
     title = axes.get_title()
     assert 'movie_7.mrc (id 7)' in title and 'discarded' in title
-    assert '%.2f A' % measured.max_frame_shift in title
-    assert '%.2f A' % measured.total_travel in title
+    assert '%.2f Å' % measured.max_frame_shift in title
+    assert '%.2f Å' % measured.total_travel in title
     largest = next(line for line in axes.get_lines()
                    if line.get_label().startswith('largest step'))
     assert largest.get_label() == 'largest step, frames 3-4'
@@ -277,14 +277,14 @@ def test_dose_histograms_bin_movies_with_dose_and_draw_the_early_and_late_limits
         assert bar_counts(axes) == {'accepted': np.sum(valid & accepted),
                                     'discarded': np.sum(valid & ~accepted)}
         assert lines_of(axes, plots.GID_LIMIT) == ({} if limit is None else
-                                                   {'limit %g A' % limit: limit})
+                                                   {'limit %g Å' % limit: limit})
         assert not lines_of(axes, plots.GID_AUTO)
         assert 'invalid alignment (2), not plotted' in legend_texts(axes)
     for gid in (plots.GID_EARLY_HISTOGRAM, plots.GID_LATE_HISTOGRAM):
         assert 'no dose information (3), not plotted' in legend_texts(found[gid])
     title = figure._suptitle.get_text()
     assert '200 movies (195 with dose information)' in title
-    assert 'max early motion 6 A; max late motion 15 A; early until 4 e/A2' in title
+    assert 'max early motion 6 Å; max late motion 15 Å; early until 4 e/Å²' in title
 
 
 def test_without_dose_information_early_and_late_say_so_and_the_summary_keeps_one_row(
@@ -296,7 +296,7 @@ def test_without_dose_information_early_and_late_say_so_and_the_summary_keeps_on
     for gid in (plots.GID_EARLY_HISTOGRAM, plots.GID_LATE_HISTOGRAM):
         assert not found[gid].containers
         assert [t.get_text().split('\n')[0] for t in found[gid].texts] == [plots.NO_DOSE]
-    assert '(limit 6 A not applied)' in found[plots.GID_EARLY_HISTOGRAM].texts[0].get_text()
+    assert '(limit 6 Å not applied)' in found[plots.GID_EARLY_HISTOGRAM].texts[0].get_text()
     assert sum(bar_counts(found[plots.GID_FIRST_THIRD_HISTOGRAM]).values()) == 198
     assert not plots.has_dose_metrics(arrays)
     assert len(plots.summary_figure(arrays, motion.REJ_OR, *LIMITS, withDose=True).axes) == 3
@@ -313,9 +313,9 @@ def test_summary_with_dose_adds_a_row_of_dose_histograms(tmp_path):
     assert set(found) == {plots.GID_FRAME_HISTOGRAM, plots.GID_TRAVEL_HISTOGRAM,
                           plots.GID_SCATTER, plots.GID_EARLY_HISTOGRAM,
                           plots.GID_LATE_HISTOGRAM, plots.GID_FIRST_THIRD_HISTOGRAM}
-    assert lines_of(found[plots.GID_EARLY_HISTOGRAM], plots.GID_LIMIT) == {'limit 6 A': 6.0}
+    assert lines_of(found[plots.GID_EARLY_HISTOGRAM], plots.GID_LIMIT) == {'limit 6 Å': 6.0}
     assert not lines_of(found[plots.GID_LATE_HISTOGRAM], plots.GID_LIMIT)
-    assert 'max early motion 6 A' in figure._suptitle.get_text()
+    assert 'max early motion 6 Å' in figure._suptitle.get_text()
     path = str(tmp_path / 'dose.png')
     plots.save_summary_png(path, arrays, motion.REJ_OR, *LIMITS, withDose=True)
     assert_valid_png(path, plots.SUMMARY_DOSE_SIZE, plots.SUMMARY_DPI)
@@ -339,14 +339,14 @@ def test_automatic_thresholds_in_force_are_drawn_on_histograms_and_scatter():
             if gid in found:
                 limit = limits[criterion]
                 assert lines_of(found[gid], plots.GID_AUTO) == {
-                    'automatic, %.2f A' % limit: limit}
-                assert 'automatic, %.2f A' % limit in legend_texts(found[gid])
+                    'automatic, %.2f Å' % limit: limit}
+                assert 'automatic, %.2f Å' % limit in legend_texts(found[gid])
         if plots.GID_SCATTER in found:
             scatter = found[plots.GID_SCATTER]
             assert lines_of(scatter, plots.GID_AUTO) == {
-                'max frame shift: automatic, %.2f A' % limits[motion.CRITERION_FRAME]:
+                'max frame shift: automatic, %.2f Å' % limits[motion.CRITERION_FRAME]:
                     limits[motion.CRITERION_FRAME],
-                'total travel: automatic, %.2f A' % limits[motion.CRITERION_MOVIE]:
+                'total travel: automatic, %.2f Å' % limits[motion.CRITERION_MOVIE]:
                     limits[motion.CRITERION_MOVIE]}
             assert sorted(lines_of(scatter, plots.GID_LIMIT).values()) == list(LIMITS)
             style = {line.get_linestyle() for line in scatter.get_lines()
@@ -373,7 +373,7 @@ def test_a_limit_far_beyond_the_movies_is_listed_without_squashing_them():
     found = axes_by_gid(plots.summary_figure(arrays, motion.REJ_OR, 1000.0, 10000.0))
     frameAxes = found[plots.GID_FRAME_HISTOGRAM]
     assert frameAxes.get_xlim()[1] < 100
-    assert 'limit 1000 A (off the axis)' in legend_texts(frameAxes)
+    assert 'limit 1000 Å (off the axis)' in legend_texts(frameAxes)
     scatter = found[plots.GID_SCATTER]
     assert scatter.get_xlim()[1] < 100 and scatter.get_ylim()[1] < 300
     region = next(patch for patch in scatter.patches if patch.get_gid() == plots.GID_REGION)

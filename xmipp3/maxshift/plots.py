@@ -186,7 +186,7 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
     values = np.asarray(values, dtype=float)
     accepted = np.asarray(accepted, dtype=bool)
     valid = np.isfinite(values)
-    axes.set_xlabel('%s (A)' % quantity)
+    axes.set_xlabel('%s (Å)' % quantity)
     axes.set_ylabel('movies')
     axes.set_title('%s (%d movies)' % (quantity.capitalize(), len(values)))
     if not len(values):
@@ -206,7 +206,7 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
     handles, _ = axes.get_legend_handles_labels()
     if limit is not None:
         handles.append(axes.axvline(limit, gid=GID_LIMIT, **LIMIT_STYLE,
-                                    label='limit %g A%s'
+                                    label='limit %g Å%s'
                                     % (limit, _offAxis(limit, upper))))
     if autoLimit is not None:
         handles.append(axes.axvline(autoLimit, gid=GID_AUTO, **AUTO_STYLE,
@@ -215,7 +215,7 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
         handles.append(_note(autoNote))
     beyond = int(np.sum(values[valid] > upper))
     if beyond:
-        handles.append(_note('%d above %.3g A, in the last bin' % (beyond, upper)))
+        handles.append(_note('%d above %.3g Å, in the last bin' % (beyond, upper)))
     handles += _missingNotes(valid, missing)
     axes.legend(handles=handles, fontsize='small', loc='upper right')
 
@@ -227,8 +227,8 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
     edge."""
     frame, travel, accepted, valid = _metrics(arrays)
     axes.set_gid(GID_SCATTER)
-    axes.set_xlabel('%s (A)' % FRAME_LABEL)
-    axes.set_ylabel('%s (A)' % MOVIE_LABEL)
+    axes.set_xlabel('%s (Å)' % FRAME_LABEL)
+    axes.set_ylabel('%s (Å)' % MOVIE_LABEL)
     axes.set_title('%s vs %s (%d movies)' % (FRAME_LABEL.capitalize(),
                                              MOVIE_LABEL, len(frame)))
     if not len(frame):
@@ -247,11 +247,11 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
         label='rejected by rule %s' % motion.RULE_NAMES[rule]))
     if frameLimit is not None:
         axes.axvline(frameLimit, gid=GID_LIMIT, **LIMIT_STYLE,
-                     label='max frame shift limit %g A%s'
+                     label='max frame shift limit %g Å%s'
                      % (frameLimit, _offAxis(frameLimit, xRange[1])))
     if movieLimit is not None:
         axes.axhline(movieLimit, gid=GID_LIMIT, **dict(LIMIT_STYLE, linestyle=':'),
-                     label='max movie shift limit %g A%s'
+                     label='max movie shift limit %g Å%s'
                      % (movieLimit, _offAxis(movieLimit, yRange[1])))
     if frameAuto is not None:
         axes.axvline(frameAuto, gid=GID_AUTO, **AUTO_STYLE, label='%s: %s' % (
@@ -294,7 +294,7 @@ def plot_trajectory(axes, trajectory):
         trajectory.accepted, UNKNOWN_COLOR)
     decision = {True: 'accepted', False: 'discarded'}.get(trajectory.accepted, '')
     if measured.is_valid:
-        detail = '%s %.2f A, %s %.2f A' % (FRAME_LABEL, measured.max_frame_shift,
+        detail = '%s %.2f Å, %s %.2f Å' % (FRAME_LABEL, measured.max_frame_shift,
                                            MOVIE_LABEL, measured.total_travel)
     else:
         detail = '%s: %s' % (motion.MOTION_INVALID, measured.problem)
@@ -302,8 +302,8 @@ def plot_trajectory(axes, trajectory):
     axes.set_title('%s\n%s' % (trajectory.label,
                                ', '.join(filter(None, [decision, detail]))),
                    fontsize='medium')
-    axes.set_xlabel('x (A)')
-    axes.set_ylabel('y (A)')
+    axes.set_xlabel('x (Å)')
+    axes.set_ylabel('y (Å)')
     rate = _positive(trajectory.samplingRate)
     drawable = np.flatnonzero(np.isfinite(x) & np.isfinite(y)) if len(x) == len(y) else []
     if rate is None or not len(drawable):
@@ -373,7 +373,7 @@ def headline(arrays, rule, frameLimit, movieLimit):
     """'<n> movies: <a> accepted, <d> discarded (...)', with the rule."""
     frame, _, accepted, valid = _metrics(arrays)
     frameLimit, movieLimit = _usedLimits(rule, frameLimit, movieLimit)
-    limits = ', '.join(['%s %g A' % (name, limit) for name, limit in
+    limits = ', '.join(['%s %g Å' % (name, limit) for name, limit in
                         (('max frame shift', frameLimit),
                          ('max movie shift', movieLimit)) if limit is not None])
     rule = 'rule %s (%s)' % (motion.RULE_NAMES[rule], limits)
@@ -391,11 +391,11 @@ def dose_headline(arrays, earlyLimit=None, lateLimit=None, auto=None,
     with the automatic thresholds' line when they judge early motion."""
     accepted = np.asarray(arrays['accepted'], dtype=bool)
     limits = '; '.join('%s %s' % (name, 'not used' if limit is None
-                                  else '%g A' % limit)
+                                  else '%g Å' % limit)
                        for name, limit in (('max early motion', earlyLimit),
                                            ('max late motion', lateLimit)))
     if doseCutoff is not None:
-        limits += '; early until %g e/A2' % doseCutoff
+        limits += '; early until %g e/Å²' % doseCutoff
     if not len(accepted):
         line = '%s; %s' % (NO_MOVIES.capitalize(), limits)
     else:
@@ -515,7 +515,7 @@ def _title(arrays, rule, frameLimit, movieLimit, auto, earlyLimit=None,
            lateLimit=None):
     """The headline, the dose limits drawn, and the automatic thresholds."""
     lines = [headline(arrays, rule, frameLimit, movieLimit)]
-    doseLimits = ', '.join('%s %g A' % (name, limit) for name, limit in
+    doseLimits = ', '.join('%s %g Å' % (name, limit) for name, limit in
                            (('max early motion', earlyLimit),
                             ('max late motion', lateLimit)) if limit is not None)
     if doseLimits:
@@ -545,7 +545,7 @@ def _autoNote(auto):
 
 
 def _autoLabel(limit, upper):
-    return 'automatic, %.2f A%s' % (limit, _offAxis(limit, upper))
+    return 'automatic, %.2f Å%s' % (limit, _offAxis(limit, upper))
 
 
 def _offAxis(limit, upper):
@@ -614,11 +614,11 @@ def _note(text):
 
 def _sayNoDose(axes, quantity, movies, limit):
     """An early/late motion panel when no movie has dose information."""
-    axes.set_xlabel('%s (A)' % quantity)
+    axes.set_xlabel('%s (Å)' % quantity)
     axes.set_title('%s (%d movies)' % (quantity.capitalize(), movies))
     axes.set_xticks([])
     axes.set_yticks([])
-    text = NO_DOSE + ('\n(limit %g A not applied)' % limit if limit is not None
+    text = NO_DOSE + ('\n(limit %g Å not applied)' % limit if limit is not None
                       else '')
     axes.text(0.5, 0.5, text, ha='center', va='center', transform=axes.transAxes)
 

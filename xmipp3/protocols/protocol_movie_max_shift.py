@@ -207,11 +207,11 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                            'are inclusive: a movie at a limit is accepted.')
         form.addParam('maxFrameShift', params.FloatParam, default=10.0,
                       condition='rejType != %d' % self.REJ_MOVIE,
-                      label='Max frame shift (A)',
+                      label='Max frame shift (Å)',
                       help='Largest allowed shift between consecutive frames.')
         form.addParam('maxMovieShift', params.FloatParam, default=45.0,
                       condition='rejType != %d' % self.REJ_FRAME,
-                      label='Max movie shift (A)',
+                      label='Max movie shift (Å)',
                       help='Largest allowed total travel: the sum of all '
                            'frame-to-frame shifts.')
         form.addParam('pollInterval', params.FloatParam, default=5.0,
@@ -223,19 +223,19 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         form.addSection(label='Optional criteria')
         form.addParam('doseCutoff', params.FloatParam,
                       default=motion.DEFAULT_CUTOFF_DOSE,
-                      label='Early motion dose cutoff (e/A2)',
+                      label='Early motion dose cutoff (e/Å²)',
                       help='Early motion (RELION\'s definition) is the motion '
                            'of the frames until this accumulated dose, late '
                            'motion the rest. Needs the dose per frame in the '
                            'movies\' acquisition; without it both are '
                            'reported as unavailable.')
         form.addParam('maxEarlyMotion', params.FloatParam, allowsNull=True,
-                      label='Max early motion (A)',
+                      label='Max early motion (Å)',
                       help='Empty: not used. A movie over it is discarded, in '
                            'addition to the rejection type. Movies without '
                            'dose information are not checked (noted).')
         form.addParam('maxLateMotion', params.FloatParam, allowsNull=True,
-                      label='Max late motion (A)',
+                      label='Max late motion (Å)',
                       help='Empty: not used. As the max early motion.')
         form.addParam('useAutoThresholds', params.BooleanParam, default=False,
                       label='Automatic thresholds?',
@@ -551,9 +551,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                           % ', '.join(self.REJ_TYPES))
             return errors
         if self.rejType.get() != self.REJ_MOVIE and not self.maxFrameShift.get() > 0:
-            errors.append('Max frame shift must be a positive number of A.')
+            errors.append('Max frame shift must be a positive number of Å.')
         if self.rejType.get() != self.REJ_FRAME and not self.maxMovieShift.get() > 0:
-            errors.append('Max movie shift must be a positive number of A.')
+            errors.append('Max movie shift must be a positive number of Å.')
         if not self.pollInterval.get() > 0:
             errors.append('The polling interval must be positive.')
         for name, label in (('maxEarlyMotion', 'max early motion'),
@@ -588,13 +588,13 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         rule, frameLimit, movieLimit = self._rule()
         limits = []
         if motion.uses_frame_limit(rule):
-            limits.append('max frame shift %g A' % frameLimit)
+            limits.append('max frame shift %g Å' % frameLimit)
         if motion.uses_movie_limit(rule):
-            limits.append('max movie shift %g A' % movieLimit)
+            limits.append('max movie shift %g Å' % movieLimit)
         for name, label in (('maxEarlyMotion', 'max early motion'),
                             ('maxLateMotion', 'max late motion')):
             if getattr(self, name).get() is not None:
-                limits.append('%s %g A (dose cutoff %g e/A2)'
+                limits.append('%s %g Å (dose cutoff %g e/Å²)'
                               % (label, getattr(self, name).get(),
                                  self.doseCutoff.get()))
         summary = ['Rule: %s (%s)' % (self.REJ_TYPES[rule], ', '.join(limits))]
@@ -626,7 +626,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         counts = json.loads(self.motionStats.get())['counts']
         rule, frameLimit, movieLimit = self._rule()
         return ['Aligned movies were screened by their global motion with the '
-                'rule "%s" (max frame shift %g A, max movie shift %g A, '
+                'rule "%s" (max frame shift %g Å, max movie shift %g Å, '
                 'limits inclusive): %d of %d movies were discarded.'
                 % (self.REJ_TYPES[rule], frameLimit, movieLimit,
                    counts.get('processed', 0) - counts.get('accepted', 0),

@@ -81,7 +81,7 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                             'travel).' % TRAJECTORIES_DISCARDED)
         group.addParam('displayTrajectories', params.LabelParam,
                        label='Show their trajectories',
-                       help='Path of each movie in A, with frame numbers.')
+                       help='Path of each movie in Å, with frame numbers.')
         group = form.addGroup('Output sets')
         group.addParam('outputSet', params.EnumParam,
                        choices=[label for _, label in OUTPUT_SETS], default=0,
