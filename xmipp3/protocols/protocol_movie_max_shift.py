@@ -1,6 +1,7 @@
 """Movie maxshift: split aligned movies, and their micrographs, by how much
 the movies moved."""
 import functools
+import inspect
 import itertools
 import json
 import os
@@ -168,10 +169,12 @@ def _finiteOrNone(value):
 
 class XmippProtMovieMaxShift(ProtProcessMovies):
     """Discards aligned movies that moved too much, and splits the micrographs
-    made from them the same way. Uses the shifts stored by the alignment
-    protocol: the largest frame-to-frame shift and the total travel (path
-    length), both in A. Each output item carries its metrics and, when
-    discarded, the reason. Works in streaming."""
+    made from them the same way.
+
+    It reads the shifts stored by the alignment protocol and measures the
+    largest frame-to-frame shift and the total travel (path length), both
+    in Å. Each output item carries its metrics and, when discarded, the
+    reason. Works in streaming."""
     _label = 'movie maxshift'
     _devStatus = PROD
     _references = ['delaRosaTrevin2016']
@@ -200,11 +203,15 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         form.addParam('rejType', params.EnumParam, choices=self.REJ_TYPES,
                       default=self.REJ_OR, label='Rejection type',
                       display=params.EnumParam.DISPLAY_COMBO,
-                      help='by frame: discard when a frame-to-frame shift '
-                           'exceeds the max frame shift. by whole movie: '
-                           'discard when the total travel exceeds the max '
-                           'movie shift. and / or: both or either. Limits '
-                           'are inclusive: a movie at a limit is accepted.')
+                      help='Which limits discard a movie:\n'
+                           'by frame: a frame-to-frame shift over the max '
+                           'frame shift.\n'
+                           'by whole movie: a total travel over the max '
+                           'movie shift.\n'
+                           'by frame and movie: both over their limits.\n'
+                           'by frame or movie: either over its limit.\n'
+                           'Limits are inclusive: a movie exactly at a limit '
+                           'is accepted.')
         form.addParam('maxFrameShift', params.FloatParam, default=10.0,
                       condition='rejType != %d' % self.REJ_MOVIE,
                       label='Max frame shift (Å)',
@@ -237,6 +244,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         form.addParam('maxLateMotion', params.FloatParam, allowsNull=True,
                       label='Max late motion (Å)',
                       help='Empty: not used. As the max early motion.')
+        # A section of its own: with the optional criteria, its fields would
+        # not fit in the form without scrolling.
+        form.addSection(label='Automatic thresholds')
         form.addParam('useAutoThresholds', params.BooleanParam, default=False,
                       label='Automatic thresholds?',
                       help='Learn what is normal for this session and also '
@@ -544,6 +554,13 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         return self._getExtraPath('motion_summary.png')
 
     # -------------------------- INFO functions ------------------------------
+    @classmethod
+    def getHelpText(cls):
+        """The form's Help: the class docstring without its source
+        indentation, one line per paragraph (the help window wraps them)."""
+        return '\n\n'.join(' '.join(paragraph.split()) for paragraph in
+                             inspect.cleandoc(cls.getDoc()).split('\n\n'))
+
     def _validate(self):
         errors = []
         if self.rejType.get() not in range(len(self.REJ_TYPES)):

@@ -39,8 +39,9 @@ SET_COLUMNS = ' '.join(('id', 'enabled', '_micName', ATTR_MAX_FRAME_SHIFT,
 TRAJECTORIES_DISCARDED = 3  # by default, plus one typical accepted movie
 # What the histograms button shows, in the order of its combo box
 HISTOGRAMS_MOTION, HISTOGRAMS_DOSE = range(2)
+# (short enough for the form's combo box to show them whole)
 HISTOGRAM_CHOICES = ('max frame shift and total travel',
-                     'early motion, late motion, first-third mean step')
+                     'early/late motion, first-third step')
 
 
 class XmippMovieMaxShiftViewer(ProtocolViewer):
