@@ -21,12 +21,17 @@ motion limits (A, None when not used).
 import math
 import os
 import re
-import textwrap
 from collections import namedtuple
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Patch, Polygon
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Affine2D, offset_copy
 
 from xmipp3.maxshift import motion
 
@@ -48,6 +53,20 @@ INVALID = motion.MOTION_INVALID
 # A limit farther than this times the data's range is listed, not drawn in
 # range: a limit set very high to switch it off must not squash the data.
 LIMIT_REACH = 10.0
+# Values up to this times the upper end of the axis widen it to show them:
+# only farther outliers are drawn at the edge (or in the last bin).
+OUTLIER_REACH = 2.0
+# Discarded movies named on the scatter plot: all of them when there are
+# at most this many places to label, else those beyond the axes first.
+SCATTER_LABELS = 10
+BEYOND_INSET = 0.03  # markers beyond the axes sit this far inside the edge
+HEADROOM = 1.12  # histogram y axis: the tallest bar reaches 1/HEADROOM of it
+LEGEND_GAP = 32  # points between the bottom of the axes and a legend below
+# A step of a trajectory at least this share of the path's extent gets an
+# arrowhead, so that a step back over a long one shows.
+ARROW_STEP = 0.25
+LARGEST_STEP_STYLE = {'color': '#f2a007', 'linewidth': 7, 'alpha': 0.45,
+                      'solid_capstyle': 'round', 'zorder': 1.5}
 
 # Axes are identified by their gid, so that tools and tests can find them.
 GID_FRAME_HISTOGRAM = 'histogram-maxFrameShift'
@@ -176,9 +195,10 @@ def save_summary_png(path, arrays, rule, frameLimit, movieLimit,
 # -------------------------- Axes ---------------------------------------------
 def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
                    autoLimit=None, autoNote='', missing=None):
-    """Stacked histogram of one metric (A): accepted movies below, discarded
-    above, the limit as a vertical line. NaN values are counted, not binned;
-    values beyond the axis go into the last bin.
+    """Stacked histogram of one metric (Å): accepted movies below, discarded
+    above, the limit as a vertical line, the legend under the axes. NaN
+    values are counted, not binned; values beyond the axis go into the last
+    bin. The y axis leaves room above the tallest bar.
 
     autoLimit: an automatic threshold to draw too (A); autoNote: a legend
     note instead, when it has none yet. missing: per movie, why its value
@@ -203,6 +223,10 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
     axes.bar(edges[:-1], droppedCounts, width, bottom=keptCounts, align='edge',
              color=DISCARDED_COLOR, label='discarded (%d)' % droppedCounts.sum())
     axes.set_xlim(0.0, upper)
+    tallest = int((keptCounts + droppedCounts).max())
+    # room above the tallest bar, so that it is seen not to be cut
+    axes.set_ylim(0.0, max(tallest * HEADROOM, tallest + 1))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     handles, _ = axes.get_legend_handles_labels()
     if limit is not None:
         handles.append(axes.axvline(limit, gid=GID_LIMIT, **LIMIT_STYLE,
@@ -217,14 +241,15 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
     if beyond:
         handles.append(_note('%d above %.3g Å, in the last bin' % (beyond, upper)))
     handles += _missingNotes(valid, missing)
-    axes.legend(handles=handles, fontsize='small', loc='upper right')
+    _legendBelow(axes, handles)
 
 
 def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
     """Max frame shift (x) against total travel (y), coloured by decision,
     the region the rule rejects shaded, the automatic thresholds in force
-    drawn when auto is given. Points beyond the axes are drawn on their
-    edge."""
+    drawn when auto is given. Discarded movies are drawn larger, and named
+    (see _drawPoints); movies beyond the axes are drawn as triangles at the
+    edge, pointing the way they are off."""
     frame, travel, accepted, valid = _metrics(arrays)
     axes.set_gid(GID_SCATTER)
     axes.set_xlabel('%s (Å)' % FRAME_LABEL)
@@ -259,34 +284,23 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
     if travelAuto is not None:
         axes.axhline(travelAuto, gid=GID_AUTO, **AUTO_STYLE, label='%s: %s' % (
             MOVIE_LABEL, _autoLabel(travelAuto, yRange[1])))
-    size = 14 if valid.sum() < 2000 else 4
-    offScale = 0
-    for isAccepted, color, name in ((True, ACCEPTED_COLOR, 'accepted'),
-                                    (False, DISCARDED_COLOR, 'discarded')):
-        chosen = valid & (accepted == isAccepted)
-        x, y = np.clip(frame[chosen], *xRange), np.clip(travel[chosen], *yRange)
-        offScale += int(np.sum((x != frame[chosen]) | (y != travel[chosen])))
-        axes.scatter(x, y, s=size, color=color, alpha=0.7, linewidths=0,
-                     rasterized=True, clip_on=False, gid=name,
-                     label='%s (%d)' % (name, chosen.sum()))
     axes.set_xlim(*xRange)
     axes.set_ylim(*yRange)
-    handles, _ = axes.get_legend_handles_labels()
+    handles = _drawPoints(axes, arrays, xRange, yRange)
     if any(automatic.get(criterion, 0.0) is None
            for criterion in (motion.CRITERION_FRAME, motion.CRITERION_MOVIE)):
         handles.append(_note(_autoNote(auto)))
-    if offScale:
-        handles.append(_note('%d beyond the axes, drawn on the edge' % offScale))
     invalid = int(np.sum(~valid))
     if invalid:
         handles.append(_note('invalid alignment (%d), not plotted' % invalid))
-    axes.legend(handles=handles, fontsize='small', loc='upper center',
-                bbox_to_anchor=(0.5, -0.14), ncol=2)
+    _legendBelow(axes, handles)
 
 
 def plot_trajectory(axes, trajectory):
-    """A movie's path in A relative to its first frame, with the start, the
-    end, every few frames numbered and its largest frame step in bold."""
+    """A movie's path in Å relative to its first frame, with the start, the
+    end, every few frames numbered (frames at the same place share one
+    label), its largest frame step highlighted under the path and an
+    arrowhead on each long step."""
     x = np.asarray(trajectory.xshifts, dtype=float).ravel()
     y = np.asarray(trajectory.yshifts, dtype=float).ravel()
     measured = motion.measure_motion(x, y, trajectory.samplingRate)
@@ -312,24 +326,33 @@ def plot_trajectory(axes, trajectory):
         return
     first = drawable[0]  # the reference: frame 1 unless its shift is unusable
     xA, yA = (x - x[first]) * rate, (y - y[first]) * rate
-    axes.plot(xA, yA, '-', color=color, marker='.', markersize=4, linewidth=1)
+    axes.plot(xA, yA, '-', color=color, marker='.', markersize=4, linewidth=1,
+              zorder=2)
     axes.plot(xA[first:first + 1], yA[first:first + 1], 'o', color=color,
-              markersize=8, label='frame %d' % (first + 1))
+              markersize=8, label='frame %d' % (first + 1), zorder=2.2)
     axes.plot(xA[-1:], yA[-1:], 's', color=color, markersize=7,
-              label='frame %d' % len(x))
+              label='frame %d' % len(x), zorder=2.2)
+    steps = np.hypot(np.diff(xA), np.diff(yA))
     if len(x) > 1 and measured.is_valid and measured.max_frame_shift > 0:
+        # Under the path, so that a step back over it stays visible
         step = int(np.nanargmax(motion.frame_steps(x, y)))
-        axes.plot(xA[step:step + 2], yA[step:step + 2], '-', color='black',
-                  linewidth=2.5, label='largest step, frames %d-%d'
-                  % (step + 1, step + 2))
-    for frame in annotated_frames(len(x)):
-        if not (np.isfinite(xA[frame - 1]) and np.isfinite(yA[frame - 1])):
-            continue
-        axes.annotate(str(frame), (xA[frame - 1], yA[frame - 1]),
-                      textcoords='offset points', xytext=(4, 4),
-                      fontsize='x-small')
+        axes.plot(xA[step:step + 2], yA[step:step + 2], **LARGEST_STEP_STYLE,
+                  label='largest step, frames %d-%d' % (step + 1, step + 2))
+    extent = max(np.ptp(xA[drawable]), np.ptp(yA[drawable]))
+    for index in np.flatnonzero(np.isfinite(steps) & (steps >= ARROW_STEP * extent)
+                                & (steps > 0)):
+        _arrowhead(axes, (xA[index], yA[index]), (xA[index + 1], yA[index + 1]),
+                   color)
+    labels = []
+    for frames, (px, py) in frame_groups(xA, yA, annotated_frames(len(x))):
+        labels.append(axes.annotate(
+            frame_list(frames), (px, py), textcoords='offset points',
+            xytext=(4, 4), fontsize='x-small', ha='left', va='bottom',
+            gid='frames'))
+    _LabelPlacer(axes, labels, np.column_stack([xA, yA])[drawable])
     axes.set_aspect('equal', adjustable='datalim')
-    axes.legend(fontsize='x-small')
+    _legendBelow(axes, axes.get_legend_handles_labels()[0], fontsize='x-small',
+                 ncol=3)
 
 
 # -------------------------- Choosing movies ----------------------------------
@@ -430,9 +453,10 @@ def has_dose_metrics(arrays):
 
 
 def axis_limit(values, limit=None):
-    """Upper end of an axis (A) showing the bulk of the values and the limit;
+    """Upper end of an axis (Å) showing the bulk of the values and the limit;
     a few extreme values do not squash the rest, and neither does a limit
-    more than LIMIT_REACH times beyond the values."""
+    more than LIMIT_REACH times beyond the values. Values up to
+    OUTLIER_REACH times that end are shown too: only the far ones are not."""
     values = np.asarray(values, dtype=float)
     candidates = [1.0]
     bulk = (min(1.02 * values.max(), 3.0 * np.percentile(values, 90))
@@ -442,7 +466,9 @@ def axis_limit(values, limit=None):
         candidates.append(1.25 * limit)
     if bulk is not None:
         candidates.append(bulk)
-    return float(max(candidates))
+    upper = float(max(candidates))
+    near = values[values <= OUTLIER_REACH * upper]
+    return max(upper, 1.1 * float(near.max())) if len(near) else upper
 
 
 def rejection_region(rule, frameLimit, movieLimit, xRange, yRange):
@@ -477,6 +503,41 @@ def annotated_frames(nFrames, labels=8):
     if nFrames - 1 in frames and nFrames - 1 > 1 and every > 1:
         frames.discard(nFrames - 1)  # too close to the last label
     return sorted(frames)
+
+
+def frame_groups(x, y, frames):
+    """The frames to label (1-based numbers) grouped by place, as
+    [(frames, (x, y)), ...]: frames within 1 % of the path's extent of a
+    group's first frame share its label. Frames without a position are left
+    out."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return []
+    tolerance = 0.01 * max(np.ptp(x[finite]), np.ptp(y[finite]))
+    groups = []
+    for frame in frames:
+        if not finite[frame - 1]:
+            continue
+        for members, (gx, gy) in groups:
+            if math.hypot(x[frame - 1] - gx, y[frame - 1] - gy) <= tolerance:
+                members.append(frame)
+                break
+        else:
+            groups.append(([frame], (x[frame - 1], y[frame - 1])))
+    return groups
+
+
+def frame_list(frames):
+    """'1-3, 5, 7, 8': frame numbers, runs of three or more shortened."""
+    runs = []
+    for frame in sorted(frames):
+        if runs and frame == runs[-1][-1] + 1:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return ', '.join('%d-%d' % (run[0], run[-1]) if len(run) > 2
+                     else ', '.join(map(str, run)) for run in runs)
 
 
 def _positive(value):
@@ -526,11 +587,20 @@ def _title(arrays, rule, frameLimit, movieLimit, auto, earlyLimit=None,
 
 
 def _narrow(title, width=SCATTER_TITLE_WIDTH):
-    """A title in lines of at most about `width` characters, broken after
-    its semicolons and the automatic thresholds' '(...):' first."""
-    pieces = title.replace('; ', ';\n').replace('): ', '):\n').split('\n')
-    return '\n'.join(textwrap.fill(piece, width, break_long_words=False)
-                     for piece in pieces)
+    """A title in lines of at most about `width` characters, broken only
+    between phrases: after '; ', ', ' or ': ', or before ' ('. A phrase
+    longer than a line keeps its line."""
+    lines = []
+    for paragraph in title.split('\n'):
+        line = ''
+        for phrase in re.split(r'(?<=[;,:]) | (?=\()', paragraph):
+            if line and len(line) + 1 + len(phrase) > width:
+                lines.append(line)
+                line = phrase
+            else:
+                line = line + ' ' + phrase if line else phrase
+        lines.append(line)
+    return '\n'.join(lines)
 
 
 def _axisUpper(values, *limits):
@@ -636,3 +706,190 @@ def _prepared(figure, size):
         figure.set_size_inches(*size)
     figure.set_layout_engine('constrained')
     return figure
+
+
+# -------------------------- Markers and labels -------------------------------
+BEYOND_CORNER = MarkerStyle('^', transform=Affine2D().rotate_deg(-45))
+MARK = 4.5  # points: half the size of a marker that labels keep off
+
+
+def _drawPoints(axes, arrays, xRange, yRange):
+    """The scatter plot's points; returns their legend handles.
+
+    Accepted movies are small dots, discarded ones larger and outlined.
+    A movie beyond an axis is a triangle just inside that edge, pointing
+    out (to the right, up, or to the corner for both); the discarded ones
+    are named, with their values."""
+    frame, travel, accepted, valid = _metrics(arrays)
+    (x0, x1), (y0, y1) = xRange, yRange
+    beyondX, beyondY = valid & (frame > x1), valid & (travel > y1)
+    beyond = beyondX | beyondY
+    px = np.where(beyondX, x1 - BEYOND_INSET * (x1 - x0), frame)
+    py = np.where(beyondY, y1 - BEYOND_INSET * (y1 - y0), travel)
+    many = valid.sum() >= 2000
+    handles = []
+    for isAccepted, color, name in ((True, ACCEPTED_COLOR, 'accepted'),
+                                    (False, DISCARDED_COLOR, 'discarded')):
+        chosen = valid & (accepted == isAccepted)
+        inside = chosen & ~beyond
+        style = (dict(s=4 if many else 14, alpha=0.7, linewidths=0)
+                 if isAccepted else
+                 dict(s=8 if many else 30, edgecolors='#6b0f1a',
+                      linewidths=0.3 if many else 0.6, zorder=3))
+        handles.append(axes.scatter(px[inside], py[inside], color=color,
+                                    rasterized=True, gid=name,
+                                    label='%s (%d)' % (name, chosen.sum()),
+                                    **style))
+        for where, marker in ((beyondX & ~beyondY, '>'),
+                              (beyondY & ~beyondX, '^'),
+                              (beyondX & beyondY, BEYOND_CORNER)):
+            off = chosen & where
+            if off.any():
+                axes.scatter(px[off], py[off], s=70, marker=marker,
+                             color=color, edgecolors='black', linewidths=0.8,
+                             zorder=4, gid=name + '-beyond')
+    if beyond.any():
+        handles.append(Line2D([], [], linestyle='none', marker='>',
+                              markersize=8, markerfacecolor='white',
+                              markeredgecolor='black',
+                              label='beyond the axes (%d): at the edge, '
+                                    'pointing out' % beyond.sum()))
+    _nameDiscarded(axes, arrays, px, py, valid & ~accepted, beyond)
+    return handles
+
+
+def _nameDiscarded(axes, arrays, px, py, discarded, beyond):
+    """Label the discarded movies at their markers: 'id 89' (or 'ids 5,
+    29' for movies at the same place), and with their values when beyond
+    the axes. At most SCATTER_LABELS places: those beyond the axes first,
+    then those that travelled the most."""
+    ids = np.asarray(arrays['id'])
+    frame, travel = _metrics(arrays)[:2]
+    (x0, x1), (y0, y1) = axes.get_xlim(), axes.get_ylim()
+    places = {}
+    for index in np.flatnonzero(discarded):
+        key = (round((px[index] - x0) / (x1 - x0) * 200),
+               round((py[index] - y0) / (y1 - y0) * 200))
+        places.setdefault(key, []).append(index)
+    groups = sorted(places.values(), key=lambda group: (
+        not beyond[group].any(), -travel[group].max()))[:SCATTER_LABELS]
+    labels = []
+    for group in groups:
+        group = sorted(group, key=lambda index: (-travel[index], ids[index]))
+        if beyond[group].any():
+            lines = ['id %d: %s Å, %s Å' % (ids[index], _short(frame[index]),
+                                            _short(travel[index]))
+                     for index in group[:3]]
+            if len(group) > 3:
+                lines.append('and %d more' % (len(group) - 3))
+            text = '\n'.join(lines)
+        else:
+            shown = sorted(int(ids[index]) for index in group)
+            text = ('id %d' % shown[0] if len(shown) == 1 else 'ids ' + ', '.join(
+                map(str, shown[:4])) + (' and %d more' % (len(shown) - 4)
+                                        if len(shown) > 4 else ''))
+        labels.append(axes.annotate(
+            text, (px[group[0]], py[group[0]]), textcoords='offset points',
+            xytext=(4, 4), ha='left', va='bottom', fontsize='x-small',
+            color='#6b0f1a', gid='movie-label', zorder=5,
+            bbox=dict(boxstyle='round,pad=0.15', facecolor='white',
+                      edgecolor='none', alpha=0.85),
+            arrowprops=dict(arrowstyle='-', color='0.35', linewidth=0.6,
+                            shrinkA=0, shrinkB=4)))
+    _LabelPlacer(axes, labels, np.column_stack([px, py])[discarded])
+
+
+def _short(value):
+    """A value in Å with as many digits as it needs: 2422, 64.9, 4.31."""
+    return '%.0f' % value if value >= 100 else '%.1f' % value \
+        if value >= 10 else '%.2f' % value
+
+
+def _arrowhead(axes, start, end, color):
+    """An arrowhead on the step from start to end, 40 % along it (a step
+    back over the same line gets its own, elsewhere)."""
+    start, end = np.asarray(start), np.asarray(end)
+    axes.annotate('', xy=start + 0.45 * (end - start),
+                  xytext=start + 0.4 * (end - start),
+                  arrowprops=dict(arrowstyle='-|>,head_length=0.6,head_width=0.3',
+                                  color=color, linewidth=0.6,
+                                  mutation_scale=14, shrinkA=0, shrinkB=0),
+                  gid='step-arrow', zorder=2.5).set_in_layout(False)
+
+
+def _legendBelow(axes, handles, fontsize='small', ncol=2):
+    """The axes' legend under it, below its x label: never over the data."""
+    below = offset_copy(axes.transAxes, fig=axes.figure, y=-LEGEND_GAP,
+                        units='points')
+    return axes.legend(handles=handles, fontsize=fontsize, ncol=ncol,
+                       loc='upper center', bbox_to_anchor=(0.5, 0.0),
+                       bbox_transform=below)
+
+
+class _LabelPlacer(Artist):
+    """Places an axes' labels each time it is drawn, when the layout is
+    known: each next to its point, inside the axes, off the labels placed
+    before it and, as far as it can, off the given points (data)."""
+
+    def __init__(self, axes, labels, points=()):
+        super().__init__()
+        self.labels = list(labels)
+        self.points = np.asarray(points, dtype=float).reshape(-1, 2)
+        self.set_zorder(-10)  # drawn before the labels
+        self.set_in_layout(False)
+        for label in self.labels:
+            label.set_in_layout(False)
+        axes.add_artist(self)
+
+    def draw(self, renderer):
+        if self.labels:
+            place_labels(self.axes, self.labels, self.points, renderer)
+
+
+def place_labels(axes, labels, points, renderer):
+    """Move each annotation (offset points, ha left, va bottom) to the first
+    of a ring of places around its point that is inside the axes and
+    overlaps nothing placed, else to the place that overlaps least."""
+    frame = axes.get_window_extent(renderer)
+    pt = renderer.points_to_pixels(1.0)
+    marks = axes.transData.transform(points) if len(points) else np.empty((0, 2))
+    marks = marks[np.isfinite(marks).all(axis=1)]
+    obstacles = np.hstack([marks - MARK * pt, marks + MARK * pt])  # x0 y0 x1 y1
+    placed = np.empty((0, 4))
+    for label in labels:
+        label.xyann = (0, 0)
+        label.update_positions(renderer)
+        size = Text.get_window_extent(label, renderer)
+        w, h = size.width / pt + 2, size.height / pt + 2  # and a margin
+        ax, ay = axes.transData.transform(label.xy)
+        best = None
+        for radius in (MARK, 9, 16, 28, 44):
+            for dx, dy in ((radius, 0.4 * radius), (radius, -h - 0.4 * radius),
+                           (-w - radius, 0.4 * radius),
+                           (-w - radius, -h - 0.4 * radius),
+                           (-w / 2, radius), (-w / 2, -h - radius),
+                           (radius, -h / 2), (-w - radius, -h / 2)):
+                x0, y0 = ax + dx * pt, ay + dy * pt
+                box = np.array([x0, y0, x0 + w * pt, y0 + h * pt])
+                inside = _overlaps(box, np.array([[frame.x0, frame.y0,
+                                                   frame.x1, frame.y1]]))[0]
+                cost = (1e6 * ((box[2] - box[0]) * (box[3] - box[1]) - inside)
+                        + 1e3 * _overlaps(box, placed).sum()
+                        + _overlaps(box, obstacles).sum())
+                if best is None or cost < best[0]:
+                    best = (cost, radius, dx + 1, dy + 1, box)
+            if best[0] == 0:
+                break
+        _, radius, dx, dy, box = best
+        label.xyann = (dx, dy)
+        if label.arrow_patch is not None:  # a leader only when it is away
+            label.arrow_patch.set_visible(radius >= 16)
+        placed = np.vstack([placed, box])
+
+
+def _overlaps(box, others):
+    """Areas of the intersections of a box with others (x0, y0, x1, y1
+    rows, display units)."""
+    width = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    height = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return np.clip(width, 0, None) * np.clip(height, 0, None)
