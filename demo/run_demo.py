@@ -63,10 +63,9 @@ def main():
             'discarded: ' + movie.getAttributeValue(ATTR_DISCARD_REASON)))
     print('\nSummary:\n  ' + '\n  '.join(maxshift.summary()))
     print('\nProject: %s' % project.path)
-    print('Scipion\'s GUI lists it when started with SCIPION_USER_DATA=%s'
-          % os.environ['SCIPION_USER_DATA'])
     print('Per-movie table and summary plot: %s'
           % os.path.join(project.path, maxshift._getExtraPath()))
+    print('Open it in Scipion\'s window: ./dev gui %s' % project.path)
 
 
 if __name__ == '__main__':

@@ -22,3 +22,4 @@ def test_demo_streams_the_real_trajectories_and_reports(tmp_path):
     assert os.path.exists(os.path.join(project, 'project.sqlite'))
     extra = re.search(r'Per-movie table and summary plot: (\S+)', result.stdout).group(1)
     assert {'movie_motion.csv', 'motion_summary.png'} <= set(os.listdir(extra))
+    assert 'Open it in Scipion\'s window: ./dev gui %s\n' % project in result.stdout
