@@ -37,6 +37,9 @@ SCREENSHOTS = os.environ.get('MAXSHIFT_GUI_SCREENSHOTS') or os.path.join(
 TOOLS = {'Xvfb': 'xvfb', 'xdotool': 'xdotool', 'import': 'imagemagick'}
 SCREEN = '1600x1200x24'
 WAIT = 120  # seconds for a window, an answer or a state to come
+# The first start in a new environment compiles every module it imports
+# (-O has its own .pyc files): two minutes and more on a busy machine.
+STARTUP_WAIT = 900
 PROJECT = 'maxshift-gui'
 
 
@@ -111,7 +114,7 @@ class Gui:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=self.environment)
         threading.Thread(target=self._read, daemon=True).start()
-        self.reply()  # the window is up
+        self.reply(STARTUP_WAIT)  # the window is up
         self.children = []  # windows of other processes (the set viewer)
 
     def _read(self):
@@ -122,11 +125,11 @@ class Gui:
                 self.output.append(line)
         self.replies.put({'error': 'the GUI exited (%s)' % self.process.poll()})
 
-    def reply(self):
+    def reply(self, timeout=WAIT):
         try:
-            answer = self.replies.get(timeout=WAIT)
+            answer = self.replies.get(timeout=timeout)
         except queue.Empty:
-            answer = {'error': 'no answer in %d s' % WAIT}
+            answer = {'error': 'no answer in %d s' % timeout}
         if 'error' in answer:
             pytest.fail('%s\nGUI output:\n%s' % (answer['error'], self.tail()))
         return answer
