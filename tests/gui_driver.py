@@ -113,6 +113,29 @@ def form_state(form):
             'params': {name: param_state(form, name) for name in params}}
 
 
+def scatter_movie(movieId):
+    """Screen position of a movie's marker on the open scatter plot, and
+    the hover texts shown."""
+    import matplotlib.pyplot as plt
+    from xmipp3.maxshift import plots
+    for number in plt.get_fignums():
+        figure = plt.figure(number)
+        for axes in figure.axes:
+            if axes.get_gid() != plots.GID_SCATTER:
+                continue
+            tips = [text.get_text() for text in axes.texts
+                    if text.get_gid() == plots.GID_HOVER and text.get_visible()]
+            for points in axes.collections:
+                movies = getattr(points, 'movies', None)
+                if movies is not None and movieId in list(movies[0]):
+                    index = list(movies[0]).index(movieId)
+                    x, y = axes.transData.transform(points.get_offsets()[index])
+                    widget = figure.canvas.get_tk_widget()
+                    return (int(widget.winfo_rootx() + x),
+                            int(widget.winfo_rooty() + figure.bbox.height - y), tips)
+    raise LookupError('movie %s is not on a scatter plot' % movieId)
+
+
 def handle(command):
     project = windows['project']
     action = command['do']
@@ -149,6 +172,9 @@ def handle(command):
     elif action == 'close-form':
         windows['forms'].pop().close()
         reply(ok=True)
+    elif action == 'scatter-movie':  # where a movie's marker is on screen
+        x, y, tips = scatter_movie(command['id'])
+        reply(cx=x, cy=y, hover=tips)
     elif action == 'close-plots':
         import matplotlib.pyplot as plt
         plt.close('all')

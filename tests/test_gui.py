@@ -180,13 +180,15 @@ class Gui:
     def keys(self, *keys):
         self.xdotool('key', '--delay', '80', *keys)
 
-    def screenshot(self, windowId, name):
-        """Screenshot of a window, retaken until it is drawn (not blank)."""
+    def screenshot(self, windowId, name, pointer=False):
+        """Screenshot of a window, retaken until it is drawn (not blank);
+        the mouse pointer moved off it, unless pointer."""
         print('%6.1f s  %s' % (time.time() - self.started, name))
         path = os.path.join(self.folder, name + '.png')
         deadline = time.time() + WAIT
         width, height = (int(size) for size in SCREEN.split('x')[:2])
-        self.xdotool('mousemove', width - 1, height - 1)  # no tooltip in it
+        if not pointer:
+            self.xdotool('mousemove', width - 1, height - 1)  # no tooltip in it
         while True:
             self.xdotool('windowraise', windowId)
             time.sleep(0.3)
@@ -302,11 +304,27 @@ def test_a_finished_run_in_scipions_windows(display, finished_run, screenshots):
         gui.screenshot(viewer, '07-viewer')
         run = maxshift.getRunName()
 
-        def show(param, title, name):
+        def show(param, title, name, then=None):
             gui.click(state['params'][param]['buttons']['Visualize'])
-            gui.screenshot(gui.window('^%s: %s$' % (run, title)), name)
+            plot = gui.window('^%s: %s$' % (run, title))
+            gui.screenshot(plot, name)
+            if then:
+                then(plot)
             gui.ask(do='close-plots')
             gui.gone(': %s$' % title)
+
+        def hoverOn89(plot):
+            """The pointer on the failed alignment names it."""
+            where = gui.ask(do='scatter-movie', id=89)
+            gui.xdotool('mousemove', where['cx'], where['cy'])
+            deadline = time.time() + WAIT
+            while not gui.ask(do='scatter-movie', id=89)['hover']:
+                if time.time() > deadline:
+                    pytest.fail('no movie named under the mouse pointer')
+                time.sleep(0.2)
+            assert gui.ask(do='scatter-movie', id=89)['hover'] == [
+                'id 89: 755 Å, 2422 Å (discarded)']
+            gui.screenshot(plot, '10-scatter-pointer-on-movie-89', pointer=True)
         show('displayHistograms', 'motion histograms', '08-histograms')
         gui.click(histograms['combo'])
         gui.keys('Down', 'Return')
@@ -315,7 +333,7 @@ def test_a_finished_run_in_scipions_windows(display, finished_run, screenshots):
                           'choosing the dose histograms')
         show('displayHistograms', 'early and late motion histograms',
              '09-dose-histograms')
-        show('displayScatter', 'motion scatter plot', '10-scatter')
+        show('displayScatter', 'motion scatter plot', '10-scatter', then=hoverOn89)
         show('displayTrajectories', 'trajectories', '11-trajectories')
         gui.click(state['params']['outputSet']['buttons']['Visualize'])
         sets = gui.window('^Metadata: movies_accepted.sqlite')
@@ -328,4 +346,4 @@ def test_a_finished_run_in_scipions_windows(display, finished_run, screenshots):
     output = gui.tail(lines=10 ** 6)
     print('GUI test: %.0f s, screenshots in %s' % (time.time() - started, screenshots))
     assert 'Traceback (most recent call last)' not in output, output
-    assert len([name for name in os.listdir(screenshots) if name.endswith('.png')]) == 13
+    assert len([name for name in os.listdir(screenshots) if name.endswith('.png')]) == 14

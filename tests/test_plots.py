@@ -653,6 +653,27 @@ def test_a_step_back_over_the_largest_step_stays_visible():
     assert np.linalg.norm(heads[1.0] - heads[-1.0]) > 0.05 * np.linalg.norm(jump)
 
 
+def test_in_a_window_the_movie_under_the_pointer_is_named_with_its_values():
+    from matplotlib.backend_bases import MouseEvent
+    figure = plots.add_hover(plots.scatter_figure(demo_like_arrays(), motion.REJ_OR,
+                                                  *LIMITS))
+    drawn(figure)
+    axes = axes_by_gid(figure)[plots.GID_SCATTER]
+
+    def hover(x, y):
+        """Move the pointer to (x, y), data; the hover text shown, or None."""
+        px, py = axes.transData.transform((x, y))
+        figure.canvas.callbacks.process('motion_notify_event', MouseEvent(
+            'motion_notify_event', figure.canvas, px, py))
+        tips = [text for text in axes.texts if text.get_gid() == plots.GID_HOVER]
+        return tips[0].get_text() if tips and tips[0].get_visible() else None
+    assert hover(12.77, 64.88) == 'id 129: 12.8 Å, 64.9 Å (discarded)'
+    corner = next(c for c in axes.collections if c.get_gid() == 'discarded-beyond')
+    assert hover(*corner.get_offsets()[0]) == 'id 89: 755 Å, 2422 Å (discarded)'
+    assert hover(4.3, 26.7) == 'id 126: 4.30 Å, 26.7 Å (accepted)'
+    assert hover(8.0, 35.0) is None  # nothing there
+
+
 TITLES = ['266 movies: 264 accepted, 2 discarded; rule by frame or movie '
           '(max frame shift 10 Å, max movie shift 45 Å)',
           '20000 movies: 19873 accepted, 127 discarded (3 invalid alignment); rule '

@@ -79,6 +79,11 @@ GID_FIRST_THIRD_HISTOGRAM = 'histogram-firstThirdMeanStep'
 GID_REGION = 'rejection-region'
 GID_LIMIT = 'limit'  # lines of the limits set by the user
 GID_AUTO = 'automatic-threshold'  # lines of the automatic thresholds
+GID_MOVIE_LABEL = 'movie-label'  # names of discarded movies on the scatter plot
+GID_BEYOND = '-beyond'  # ends the gid of the points drawn at the axes' edge
+GID_FRAME_LABEL = 'frames'  # frame numbers on a trajectory
+GID_STEP_ARROW = 'step-arrow'  # arrowheads on a trajectory's long steps
+GID_HOVER = 'hover'  # the movie under the mouse pointer (add_hover)
 
 HISTOGRAMS_SIZE = (11.0, 4.4)  # inches
 DOSE_HISTOGRAMS_SIZE = (15.0, 4.4)
@@ -172,6 +177,54 @@ def trajectories_figure(trajectories, figure=None):
     for index, trajectory in enumerate(trajectories):
         plot_trajectory(figure.add_subplot(rows, columns, index + 1), trajectory)
     figure.suptitle('Trajectories (position relative to frame 1)')
+    return figure
+
+
+def add_hover(figure):
+    """In a window: the movie under the mouse pointer on a scatter plot is
+    named with its values ('id 89: 755 Å, 2422 Å (discarded)'). Nothing
+    changes in a figure that is only saved."""
+    tips = {}
+
+    def onMove(event):
+        axes = event.inaxes
+        for other, tip in tips.items():
+            if other is not axes and tip.get_visible():
+                tip.set_visible(False)
+                figure.canvas.draw_idle()
+        if axes is None or axes.get_gid() != GID_SCATTER:
+            return
+        if axes not in tips:
+            tips[axes] = axes.annotate(
+                '', (0, 0), textcoords='offset points', xytext=(8, 8),
+                fontsize='small', gid=GID_HOVER, zorder=10, visible=False,
+                annotation_clip=False, bbox=dict(boxstyle='round,pad=0.3',
+                                                 facecolor='#ffffe0', alpha=0.95))
+            tips[axes].set_in_layout(False)
+        tip = tips[axes]
+        for points in reversed(axes.collections):  # the ones drawn on top first
+            movies = getattr(points, 'movies', None)
+            hit, found = points.contains(event) if movies else (False, {})
+            if hit:
+                index = found['ind'][0]
+                ids, frames, travels = movies
+                tip.xy = points.get_offsets()[index]
+                # towards the middle of the axes, to stay inside them
+                right = tip.xy[0] > sum(axes.get_xlim()) / 2
+                high = tip.xy[1] > sum(axes.get_ylim()) / 2
+                tip.set_horizontalalignment('right' if right else 'left')
+                tip.set_verticalalignment('top' if high else 'bottom')
+                tip.xyann = (-8 if right else 8, -8 if high else 8)
+                tip.set_text('id %d: %s Å, %s Å (%s)' % (
+                    ids[index], _short(frames[index]), _short(travels[index]),
+                    points.get_gid().replace(GID_BEYOND, '')))
+                tip.set_visible(True)
+                figure.canvas.draw_idle()
+                return
+        if tip.get_visible():
+            tip.set_visible(False)
+            figure.canvas.draw_idle()
+    figure.canvas.mpl_connect('motion_notify_event', onMove)
     return figure
 
 
@@ -348,7 +401,7 @@ def plot_trajectory(axes, trajectory):
         labels.append(axes.annotate(
             frame_list(frames), (px, py), textcoords='offset points',
             xytext=(4, 4), fontsize='x-small', ha='left', va='bottom',
-            gid='frames'))
+            gid=GID_FRAME_LABEL))
     _LabelPlacer(axes, labels, np.column_stack([xA, yA])[drawable])
     axes.set_aspect('equal', adjustable='datalim')
     _legendBelow(axes, axes.get_legend_handles_labels()[0], fontsize='x-small',
@@ -721,6 +774,7 @@ def _drawPoints(axes, arrays, xRange, yRange):
     out (to the right, up, or to the corner for both); the discarded ones
     are named, with their values."""
     frame, travel, accepted, valid = _metrics(arrays)
+    ids = np.asarray(arrays['id'])
     (x0, x1), (y0, y1) = xRange, yRange
     beyondX, beyondY = valid & (frame > x1), valid & (travel > y1)
     beyond = beyondX | beyondY
@@ -736,18 +790,21 @@ def _drawPoints(axes, arrays, xRange, yRange):
                  if isAccepted else
                  dict(s=8 if many else 30, edgecolors='#6b0f1a',
                       linewidths=0.3 if many else 0.6, zorder=3))
-        handles.append(axes.scatter(px[inside], py[inside], color=color,
-                                    rasterized=True, gid=name,
-                                    label='%s (%d)' % (name, chosen.sum()),
-                                    **style))
+        points = axes.scatter(px[inside], py[inside], color=color,
+                              rasterized=True, gid=name,
+                              label='%s (%d)' % (name, chosen.sum()), **style)
+        points.movies = (ids[inside], frame[inside], travel[inside])
+        handles.append(points)
         for where, marker in ((beyondX & ~beyondY, '>'),
                               (beyondY & ~beyondX, '^'),
                               (beyondX & beyondY, BEYOND_CORNER)):
             off = chosen & where
             if off.any():
-                axes.scatter(px[off], py[off], s=70, marker=marker,
-                             color=color, edgecolors='black', linewidths=0.8,
-                             zorder=4, gid=name + '-beyond')
+                points = axes.scatter(px[off], py[off], s=70, marker=marker,
+                                      color=color, edgecolors='black',
+                                      linewidths=0.8, zorder=4,
+                                      gid=name + GID_BEYOND)
+                points.movies = (ids[off], frame[off], travel[off])
     if beyond.any():
         handles.append(Line2D([], [], linestyle='none', marker='>',
                               markersize=8, markerfacecolor='white',
@@ -791,7 +848,7 @@ def _nameDiscarded(axes, arrays, px, py, discarded, beyond):
         labels.append(axes.annotate(
             text, (px[group[0]], py[group[0]]), textcoords='offset points',
             xytext=(4, 4), ha='left', va='bottom', fontsize='x-small',
-            color='#6b0f1a', gid='movie-label', zorder=5,
+            color='#6b0f1a', gid=GID_MOVIE_LABEL, zorder=5,
             bbox=dict(boxstyle='round,pad=0.15', facecolor='white',
                       edgecolor='none', alpha=0.85),
             arrowprops=dict(arrowstyle='-', color='0.35', linewidth=0.6,
@@ -814,7 +871,7 @@ def _arrowhead(axes, start, end, color):
                   arrowprops=dict(arrowstyle='-|>,head_length=0.6,head_width=0.3',
                                   color=color, linewidth=0.6,
                                   mutation_scale=14, shrinkA=0, shrinkB=0),
-                  gid='step-arrow', zorder=2.5).set_in_layout(False)
+                  gid=GID_STEP_ARROW, zorder=2.5).set_in_layout(False)
 
 
 def _legendBelow(axes, handles, fontsize='small', ncol=2):
