@@ -58,6 +58,31 @@ def test_protocol_appears_under_movies_and_the_simulator_in_its_own_section():
     assert found["XmippProtSimulateAlignedMovies"] == ("Simulators (tests and demos)", "default")
 
 
+def test_the_protocol_tree_lists_each_protocol_once_per_folder():
+    # A protocol twice in one folder stops the project window filling its
+    # tree ("Item ... already exists"), as scipion-em-xmipp 29.0.1's CL2D did
+    # when its folders came first (the order depends on what is imported).
+    # The plugin's file read first, as it is then:
+    tree = ProtocolTreeConfig.load(
+        pw.Config.getDomain(),
+        os.path.join(os.path.dirname(xmipp3.__file__), 'protocols.conf'))
+
+    def repeated(node, path=()):
+        values = [getattr(child, 'value', None) for child in node.childs
+                  if getattr(child, 'tag', '') == 'protocol']
+        found = {path + (value,) for value in values if values.count(value) > 1}
+        for child in node.childs:
+            found |= repeated(child, path + (child.text,))
+        return found
+    assert repeated(tree['Protocols SPA']) == set()
+
+    def values(node):
+        return {getattr(node, 'value', None)} | {
+            value for child in node.childs for value in values(child)}
+    movies, = [child for child in tree['Protocols SPA'].childs if child.text == 'Movies']
+    assert 'XmippProtMovieMaxShift' in values(movies)  # the file was read
+
+
 def test_protocol_cites_a_reference_present_in_the_plugin_bibtex():
     protocol = XmippProtMovieMaxShift()
     citations = ' '.join(protocol.citations())
