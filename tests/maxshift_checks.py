@@ -1,18 +1,27 @@
 """Shared helpers of the protocol tests: designed inputs, launching a static
-run, and the checks every run must pass (each movie once, micrographs
-following their movie, the CSV equal to the outputs)."""
+run, the checks every run must pass (each movie once, micrographs following
+their movie, the CSV equal to the outputs, the outputs' stream state), and
+waiting for a condition with a deadline."""
+import os
+import sqlite3
+import time
+
 import numpy as np
 import pytest
 
 from xmipp3.maxshift import table
-from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation, output_items
+from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
+                                   refresh)
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,
     ATTR_TOTAL_TRAVEL, OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW,
-    OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+    OUTPUT_FILES, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
+    OUTPUT_MOVIES_DISCARDED)
 
 MOVIE_OUTPUTS = (OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+# How maxshift says that it waits for its producer (log and summary)
+WAITING = 'to be continued; stop this protocol to close the outputs.'
 MIC_OUTPUTS = {OUTPUT_MICS: OUTPUT_MICS_DISCARDED,
                OUTPUT_MICS_DW: OUTPUT_MICS_DW_DISCARDED}
 
@@ -88,3 +97,65 @@ def assert_table_matches_outputs(maxshift):
                                   ('totalTravel_A', ATTR_TOTAL_TRAVEL)):
             value = movie.getAttributeValue(attribute)
             assert tableRow[column] == (None if value is None else pytest.approx(value, rel=1e-5))
+
+
+def wait_for(condition, what, timeout=120, poll=0.2):
+    """Poll condition() until it is true; fail after timeout s."""
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, 'after %s s: not %s' % (timeout, what)
+        time.sleep(poll)
+
+
+def hold_while_active(project, maxshift, until):
+    """Check every second until then that maxshift has not given up."""
+    while time.time() < until:
+        assert refresh(project, maxshift).isActive(), 'maxshift gave up on its producer'
+        time.sleep(1.0)
+
+
+def log_of(protocol):
+    return ''.join(protocol.getLogsAsStrings())
+
+
+def stream_state_in_files(maxshift):
+    """Output name -> 'open' / 'closed' as stored in each output's own file."""
+    folder = os.path.join(maxshift.getProject().path, maxshift.getWorkingDir())
+    states = {}
+    for name, fileName in OUTPUT_FILES.items():
+        path = os.path.join(folder, fileName)
+        if os.path.exists(path):
+            connection = sqlite3.connect('file:%s?mode=ro' % path, uri=True, timeout=30)
+            try:
+                value, = connection.execute("SELECT value FROM Properties "
+                                            "WHERE key='_streamState'").fetchone()
+            finally:
+                connection.close()
+            states[name] = {'1': 'open', '2': 'closed'}[str(value)]
+    return states
+
+
+def assert_outputs(maxshift, state):
+    """Every output is in state, in the protocol's record and in its file."""
+    for name, _ in maxshift.iterOutputAttributes():
+        output = getattr(maxshift, name)
+        assert (output.isStreamOpen() if state == 'open' else output.isStreamClosed()), name
+    assert set(stream_state_in_files(maxshift).values()) == {state}
+
+
+def assert_each_once(sim, maxshift, expected):
+    """expected movies, each in exactly one output, nothing twice anywhere."""
+    accepted, discarded = assert_split_consistent(sim, maxshift)
+    assert len(accepted) + len(discarded) == expected
+    for name in MOVIE_OUTPUTS + tuple(MIC_OUTPUTS) + tuple(MIC_OUTPUTS.values()):
+        items = [item.getObjId() for item in output_items(maxshift, name)]
+        assert len(items) == len(set(items)), 'duplicates in %s' % name
+
+
+def classified(maxshift):
+    return sum(len(ids(maxshift, name)) for name in MOVIE_OUTPUTS)
+
+
+def report(figures):
+    """Print a test's figures (shown with pytest -s or -rP)."""
+    print('FIGURES ' + ', '.join('%s=%s' % item for item in figures.items()))

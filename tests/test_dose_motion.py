@@ -417,10 +417,31 @@ def test_motion_spread_varies_normal_movies_and_keeps_the_outliers():
     assert 0.15 < log_sd(spread) < 0.25
 
 
-def test_a_given_measurement_is_reused_so_an_invalid_frame_range_counts_too():
-    x, y = [0.0, 1.0, 3.0], [0.0, 0.0, 0.0]
-    measured = measure_motion(x, y, 1.0, (1, 40))
-    result = measure_dose_motion(x, y, 1.0, 1.0, measured=measured)
-    assert not result.available and result.problem.startswith('invalid alignment: aligned frames')
-    again = measure_dose_motion(x, y, 1.0, 1.0, measured=measure_motion(x, y, 1.0))
-    assert again == measure_dose_motion(x, y, 1.0, 1.0)
+def test_a_frame_range_that_disagrees_with_the_shifts_leaves_early_and_late_unavailable():
+    measured = measure_motion(X, Y, 1.0, (1, 40))
+    result = measure_dose_motion(X, Y, 1.0, 1.0, measured=measured)
+    assert not result.available and math.isnan(result.early) and math.isnan(result.late)
+    assert result.problem == ('frame numbers unknown: aligned frames 1-40 are 40 '
+                              'frames but there are 5 shifts')
+    assert result.first_third_mean_step == 1.0  # d_2: needs no frame numbers
+    again = measure_dose_motion(X, Y, 1.0, 1.0, measured=measure_motion(X, Y, 1.0))
+    assert again == measure_dose_motion(X, Y, 1.0, 1.0)
+
+
+def test_a_frame_range_that_agrees_with_the_shifts_keeps_early_and_late():
+    measured = measure_motion(X, Y, 1.0, (3, 7))
+    result = measure_dose_motion(X, Y, 1.0, 1.0, first_frame=3, measured=measured)
+    assert result == measure_dose_motion(X, Y, 1.0, 1.0, first_frame=3)
+    assert result.available
+
+
+def test_eer_fractions_leave_early_and_late_unavailable():
+    # the shifts are per fraction, the dose per EER frame
+    measured = measure_motion(X, Y, 1.0, (1, 5), eer=True)
+    result = measure_dose_motion(X, Y, 1.0, 1.0, measured=measured)
+    assert not result.available and math.isnan(result.early)
+    assert result.problem == ('%s: EER fractions, whose dose the alignment does '
+                              'not store' % DOSE_ABSENT)
+    assert result.first_third_mean_step == 1.0
+    note = decide_dose_limits(result, max_early=1.0).note
+    assert note == 'early/late motion not checked: ' + result.problem

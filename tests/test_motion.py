@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from xmipp3.maxshift.layout import (LAYOUT_FRAMES, LAYOUT_MISMATCH, LAYOUT_NO_RANGE,
+                                    LAYOUT_NO_TRAJECTORY, aligned_range)
 from xmipp3.maxshift.motion import (MOTION_ABSENT, MOTION_INVALID, MOTION_OK,
                            REJ_AND, REJ_FRAME, REJ_MOVIE, REJ_OR, RULE_NAMES,
                            Decision, Motion, decide, frame_steps,
@@ -712,21 +714,70 @@ def test_fuzz_huge_finite_values_are_either_finite_metrics_or_invalid(x,
         assert motion.problem == 'shifts too large to measure'
 
 
-def test_frame_range_that_matches_the_shifts_is_accepted():
-    assert measure_motion([0, 1, 2], [0, 0, 0], 1.0, (5, 7)).quality == MOTION_OK
+# --------------------------------------------------------------------------
+# Frame ranges: they number the shifts, they never invalidate a movie
+# --------------------------------------------------------------------------
+
+def test_frame_range_that_matches_the_shifts_numbers_them():
+    result = measure_motion([0, 1, 2], [0, 0, 0], 1.0, (5, 7))
+    assert result.quality == MOTION_OK
+    assert (result.layout.kind, result.layout.first_frame) == (LAYOUT_FRAMES, 5)
+    assert result.layout.frames_unknown == ''
 
 
-def test_frame_range_that_disagrees_with_the_shifts_is_invalid():
-    result = measure_motion([0, 1, 2], [0, 0, 0], 1.0, (1, 40))
-    assert result.quality == MOTION_INVALID
-    assert result.problem == 'aligned frames 1-40 are 40 frames but there are 3 shifts'
+def test_frame_range_that_disagrees_with_the_shifts_is_measured_from_the_shifts():
+    result = measure_motion([0, 1, 3], [0, 0, 0], 1.0, (1, 40))
+    assert result.quality == MOTION_OK
+    assert (result.max_frame_shift, result.total_travel) == (2.0, 3.0)
+    assert result.layout.kind == LAYOUT_MISMATCH
+    assert result.layout.first_frame is None
+    assert result.layout.frames_unknown == \
+        'aligned frames 1-40 are 40 frames but there are 3 shifts'
+    assert decide(result, REJ_OR, 10.0, 45.0) == Decision(True)
 
 
-@pytest.mark.parametrize('frame_range', [(-1, -1), (0, 0), (1, 0), None])
-def test_frame_range_the_aligner_left_unset_is_not_checked(frame_range):
-    assert measure_motion([0, 1, 2], [0, 0, 0], 1.0, frame_range).quality == MOTION_OK
+def test_zero_shifts_of_an_aligner_that_saved_aligned_movies_are_no_motion_information():
+    # MotionCor saving aligned movies: 40 zeros, frames 3-40 aligned
+    result = measure_motion(np.zeros(40), np.zeros(40), 1.0, (3, 40))
+    assert (result.quality, result.problem) == (MOTION_ABSENT, 'all shifts are zero')
+    assert result.layout.kind == LAYOUT_NO_TRAJECTORY
+    assert decide(result, REJ_OR, 10.0, 45.0) == Decision(True)
 
 
-def test_frame_range_that_is_not_numbers_is_invalid():
-    result = measure_motion([0, 1, 2], [0, 0, 0], 1.0, ('a', None))
-    assert result.quality == MOTION_INVALID
+@pytest.mark.parametrize('frame_range', [(-1, -1), (0, 0), (1, 0), None,
+                                         ('a', None), (1,), 'abc'])
+def test_frame_range_unset_or_unreadable_leaves_the_shifts_unnumbered(frame_range):
+    result = measure_motion([0, 1, 2], [0, 0, 0], 1.0, frame_range)
+    assert result.quality == MOTION_OK
+    assert result.layout.kind == LAYOUT_NO_RANGE
+    assert result.layout.first_frame is None
+
+
+def test_invalid_shifts_have_no_layout():
+    assert measure_motion([0, np.nan], [0, 0], 1.0, (1, 2)).layout is None
+
+
+frame_ranges = st.one_of(
+    st.none(), st.tuples(st.integers(-5, 60), st.integers(-5, 60)),
+    st.sampled_from([('a', None), (1,), (1.5, 3), (np.nan, 2)]))
+
+
+@given(traj=trajectories(), rate=reasonable_rate, frame_range=frame_ranges,
+       eer=st.booleans())
+@FAST
+def test_no_frame_range_changes_the_metrics_or_makes_a_measurable_movie_invalid(
+        traj, rate, frame_range, eer):
+    plain = measure_motion(*traj, rate)
+    numbered = measure_motion(*traj, rate, frame_range, eer=eer)
+    assert numbered.is_valid
+    assert (numbered.quality, numbered.problem) == (plain.quality, plain.problem)
+    assert_same_metrics(numbered, plain, rel=0.0)
+    numbers = aligned_range(frame_range)
+    matches = numbers is not None and numbers[1] - numbers[0] + 1 == len(traj[0])
+    assert numbered.layout.first_frame == (numbers[0] if matches else None)
+
+
+@given(x=any_shifts, y=any_shifts, rate=fuzz_rate, frame_range=frame_ranges)
+@FUZZ
+def test_fuzz_with_a_frame_range_never_raises(x, y, rate, frame_range):
+    check_motion_and_decisions(measure_motion(x, y, rate, frame_range))

@@ -265,6 +265,34 @@ def test_trajectory_is_drawn_in_angstrom_from_frame_one_with_frames_numbered():
     assert numbers[0] == 1 and numbers[-1] == len(x)
 
 
+def legend_labels(axes):
+    return [text.get_text() for text in axes.get_legend().get_texts()]
+
+
+def test_trajectory_frames_are_numbered_as_the_movies_aligned_frames():
+    x = [0.0, 1.0, 1.0, 5.0, 5.5, 6.0]  # largest step: the 3rd to the 4th shift
+    figure = plots.trajectories_figure([plots.Trajectory('m', 1.0, x, [0.0] * 6,
+                                                         True, (3, 8))])
+    axes, = figure.axes
+    assert legend_labels(axes) == ['frame 3', 'frame 8', 'largest step, frames 5-6']
+    # the 2nd and 3rd shifts are at one place: one label, '4, 5'
+    assert sorted(frame for text in frame_labels(axes)
+                  for frame in frames_in(text.get_text())) == \
+        [frame + 2 for frame in plots.annotated_frames(6)]
+    assert '4, 5' in [text.get_text() for text in frame_labels(axes)]
+    assert 'frame numbers unknown' not in axes.get_title()
+
+
+def test_trajectory_whose_frame_range_disagrees_numbers_the_shifts():
+    x = [0.0, 1.0, 1.0, 5.0, 5.5, 6.0]
+    figure = plots.trajectories_figure([plots.Trajectory('m', 1.0, x, [0.0] * 6,
+                                                         True, (3, 40))])
+    axes, = figure.axes
+    assert legend_labels(axes) == ['shift 1', 'shift 6', 'largest step, shifts 3-4']
+    assert axes.get_title().endswith('frame numbers unknown: aligned frames 3-40 are '
+                                     '38 frames but there are 6 shifts')
+
+
 def test_unusable_trajectories_are_reported_not_drawn():
     figure = plots.trajectories_figure([
         plots.Trajectory('mismatched', 1.0, [0, 1, 2], [0, 1]),

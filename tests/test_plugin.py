@@ -36,11 +36,18 @@ def test_plugin_defines_no_binaries_and_inherits_none():
 
 
 @pytest.mark.standalone
-def test_get_environ_takes_xmipps_signature_as_pwem_calls_it():
-    # pwem.viewers.showj.runJavaIJapp calls getEnviron(xmippFirst=False)
-    environ = xmipp3.Plugin.getEnviron(xmippFirst=False)
-    assert environ['PATH'] == os.environ['PATH']
-    assert xmipp3.Plugin.getEnviron() == environ
+def test_xmipps_java_viewer_asked_of_the_standalone_plugin_says_what_to_do(project):
+    """Right-click -> "Xmipp" on a set: pwem asks the xmipp3 plugin for
+    Xmipp's environment (getEnviron(xmippFirst=False)) before starting Java;
+    the GUI shows the exception's message in a dialog."""
+    import pwem.objects as emobj
+    from pwem.viewers import ObjectView
+    movies = emobj.SetOfMovies(filename=os.path.join(project.path, 'Tmp', 'any_movies.sqlite'))
+    movies.write()
+    with pytest.raises(xmipp3.XmippNotInstalled) as raised:
+        ObjectView(project, '1', movies.getFileName()).show()
+    message = str(raised.value)
+    assert 'Xmipp is not installed' in message and 'right-click -> "Scipion"' in message
 
 
 def test_protocol_appears_under_movies_and_the_simulator_in_its_own_section():

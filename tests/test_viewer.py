@@ -11,7 +11,8 @@ from xmipp3.protocols import XmippProtMovieMaxShift
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,
     OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
-from test_plots import axes_by_gid, bar_counts, scatter_points
+from maxshift_checks import along_x, run_static
+from test_plots import axes_by_gid, bar_counts, legend_labels, scatter_points
 from xmipp3.viewers import XmippMovieMaxShiftViewer
 from xmipp3.viewers.viewer_movie_max_shift import OUTPUT_SETS
 
@@ -170,3 +171,14 @@ def test_a_protocol_not_run_yet_shows_empty_plots_and_no_sets(project):
     message, = viewer._getVisualizeDict()['outputSet']('outputSet')
     assert isinstance(message, MessageView)
     assert 'no accepted movies yet' in message.getMessage().lower()
+
+
+def test_trajectories_number_the_movies_aligned_frames(project, tmp_json):
+    dropped = dict(along_x('dropped', [1, 1, 5, 1]), aligned_frames=[3, 7])
+    mismatch = dict(along_x('mismatch', [1, 1, 5, 1]), aligned_frames=[1, 40])
+    _, maxshift = run_static(project, tmp_json, [dropped, mismatch])
+    viewer = viewer_of(project, maxshift)
+    viewer.trajectoryMovies.set('1 2')
+    numbered, unnumbered = viewer._trajectoryFigure().axes
+    assert legend_labels(numbered) == ['frame 3', 'frame 7', 'largest step, frames 5-6']
+    assert legend_labels(unnumbered) == ['shift 1', 'shift 5', 'largest step, shifts 3-4']

@@ -10,11 +10,18 @@ With the sampling rate s (A/px) and the shifts p_1 .. p_n:
 - total travel       sum_f d_f   (the path length, "movie shift")
 - early / late motion, first-third mean step: measure_dose_motion()
 
+Max frame shift and total travel do not depend on how the aligner numbered
+the frames; the figures that do are left unavailable when the numbering is
+unknown (xmipp3.maxshift.layout).
+
 Limits are inclusive: a movie exactly at a threshold is accepted.
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
+
+from xmipp3.maxshift.layout import ShiftLayout, aligned_range
 
 REJ_FRAME, REJ_MOVIE, REJ_AND, REJ_OR = range(4)
 RULE_NAMES = ('by frame', 'by whole movie', 'by frame and movie',
@@ -30,12 +37,14 @@ CRITERION_MOVIE = 'total travel'
 
 @dataclass(frozen=True)
 class Motion:
-    """What one movie's shifts say; metrics in A, NaN when invalid."""
+    """What one movie's shifts say; metrics in A, NaN when invalid.
+    layout: how the shifts are numbered (None when invalid)."""
     max_frame_shift: float
     total_travel: float
     n_frames: int
     quality: str = MOTION_OK
     problem: str = ''
+    layout: Optional[ShiftLayout] = None
 
     @property
     def is_valid(self):
@@ -60,37 +69,23 @@ def frame_steps(xshifts, yshifts):
                     np.diff(np.asarray(yshifts, dtype=float)))
 
 
-def _frame_range_problem(frame_range, n_frames):
-    if frame_range is None:
-        return ''
-    try:
-        first, last = (int(value) for value in frame_range)
-    except (TypeError, ValueError, OverflowError):
-        return 'frame range %r is not two frame numbers' % (frame_range,)
-    if first < 1 or last < 1:
-        return ''
-    if last - first + 1 != n_frames:
-        return ('aligned frames %d-%d are %d frames but there are %d shifts'
-                % (first, last, last - first + 1, n_frames))
-    return ''
-
-
 def _invalid(n_frames, problem):
     return Motion(np.nan, np.nan, n_frames, MOTION_INVALID, problem)
 
 
-def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None):
+def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
+                   eer=False, movie_frames=0):
     """Measure a movie's motion from its shifts (px) and sampling rate (A/px).
 
-    frame_range: optional (first, last) aligned frames (1-based, inclusive);
-    checked against the number of shifts when both are >= 1 (aligners store
-    -1 or 0 when they do not say).
+    frame_range (first, last aligned frames, 1-based), eer (an EER movie,
+    its shifts per fraction) and movie_frames (0: unknown) only describe
+    the numbering (the result's layout): max frame shift and total travel
+    come from the shifts as stored, whatever the range says.
 
     Never raises on bad values; instead the result is:
     - invalid (discarded): sampling rate not a positive number, x and y of
-      different lengths, no shifts, a frame range that disagrees with the
-      number of shifts, NaN or infinite shifts, or motion too large to
-      represent;
+      different lengths, no shifts, NaN or infinite shifts, or motion too
+      large to represent;
     - no motion information (accepted, flagged): a single frame, or all
       shifts zero (what an aligner that leaves no trajectory stores).
     """
@@ -112,23 +107,26 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None):
                         % (len(x), len(y)))
     if n_frames == 0:
         return _invalid(0, 'no shifts')
-    range_problem = _frame_range_problem(frame_range, n_frames)
-    if range_problem:
-        return _invalid(n_frames, range_problem)
     bad = ~(np.isfinite(x) & np.isfinite(y))
     if bad.any():
         return _invalid(n_frames, '%d of %d frames have NaN or infinite shifts'
                         % (bad.sum(), n_frames))
+    first, last = aligned_range(frame_range) or (0, 0)
+    all_zero = n_frames > 1 and not (x.any() or y.any())
+    layout = ShiftLayout(n_frames, first, last, all_zero, bool(eer),
+                         int(movie_frames or 0))
     if n_frames == 1:
-        return Motion(0.0, 0.0, 1, MOTION_ABSENT, 'a single frame')
-    if not (x.any() or y.any()):
-        return Motion(0.0, 0.0, n_frames, MOTION_ABSENT, 'all shifts are zero')
+        return Motion(0.0, 0.0, 1, MOTION_ABSENT, 'a single frame', layout)
+    if all_zero:
+        return Motion(0.0, 0.0, n_frames, MOTION_ABSENT, 'all shifts are zero',
+                      layout)
     with np.errstate(over='ignore', invalid='ignore'):
         steps = frame_steps(x, y) * rate
         max_frame_shift, total_travel = steps.max(), steps.sum()
     if not (np.isfinite(max_frame_shift) and np.isfinite(total_travel)):
         return _invalid(n_frames, 'shifts too large to measure')
-    return Motion(float(max_frame_shift), float(total_travel), n_frames)
+    return Motion(float(max_frame_shift), float(total_travel), n_frames,
+                  layout=layout)
 
 
 def format_angstrom(angstrom):
@@ -189,6 +187,7 @@ def decide(motion, rule, max_frame_limit, max_movie_limit):
 CRITERION_EARLY = 'early motion'
 CRITERION_LATE = 'late motion'
 DOSE_ABSENT = 'no dose information'  # early/late motion unavailable
+FRAMES_UNKNOWN = 'frame numbers unknown'  # early/late motion unavailable
 DEFAULT_CUTOFF_DOSE = 4.0  # e/A2, RELION's default (--dose_motionstats_cutoff)
 _FRAME_TOLERANCE = 1e-9    # relative; absorbs rounding of the dose arithmetic
 
@@ -198,7 +197,8 @@ class DoseMotion:
     """Early and late motion and first-third mean step of one movie, in A.
 
     early, late: NaN when unavailable (available is False and problem says
-    why: 'no dose information: ...' or 'invalid alignment: ...').
+    why: 'no dose information: ...', 'frame numbers unknown: ...' or
+    'invalid alignment: ...').
     first_third_mean_step: needs no dose; NaN only for an invalid alignment.
     """
     early: float
@@ -276,6 +276,13 @@ def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
     mean step is still given. cutoff_dose (e/A2) is a setting, so a
     non-finite one raises ValueError.
 
+    The frame numbers must be known too: a measured layout whose frame
+    range disagrees with the shifts makes early and late NaN (problem
+    'frame numbers unknown: ...'), and so does an EER movie (problem 'no
+    dose information: ...'): its shifts are per fraction, a group of EER
+    frames whose size the alignment does not store, while the dose is per
+    EER frame.
+
     An alignment that measure_motion() judges invalid gives NaN for all
     three (problem 'invalid alignment: ...'). A movie without motion
     information (a single frame, all shifts zero) measures 0.0, as in
@@ -298,7 +305,14 @@ def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
     n_frames = motion.n_frames
     first_third = (float(steps[:first_third_frames(n_frames) - 1].mean())
                    if n_frames > 1 else 0.0)
-    problem = _dose_problem(dose_per_frame, initial_dose, first_frame)
+    layout = motion.layout
+    if layout and layout.frames_unknown:
+        problem = '%s: %s' % (FRAMES_UNKNOWN, layout.frames_unknown)
+    elif layout and layout.eer:
+        problem = ('%s: EER fractions, whose dose the alignment does not store'
+                   % DOSE_ABSENT)
+    else:
+        problem = _dose_problem(dose_per_frame, initial_dose, first_frame)
     if problem:
         return DoseMotion(np.nan, np.nan, first_third, False, problem)
     limit = early_frame_limit(float(dose_per_frame), float(initial_dose),

@@ -95,11 +95,11 @@ SUMMARY_DPI = 80
 SCATTER_TITLE_WIDTH = 64  # characters per line of the scatter figure's title
 
 Trajectory = namedtuple('Trajectory',
-                        'label samplingRate xshifts yshifts accepted',
-                        defaults=(None,))
+                        'label samplingRate xshifts yshifts accepted frameRange',
+                        defaults=(None, None))
 Trajectory.__doc__ = """One movie's aligned shifts to plot: a label (micName,
 id), the sampling rate (A/px), the x and y shifts (px) and, if known, whether
-it was accepted."""
+it was accepted and the aligned frames (first, last) that number the shifts."""
 
 
 # -------------------------- Figures ------------------------------------------
@@ -176,7 +176,7 @@ def trajectories_figure(trajectories, figure=None):
         return figure
     for index, trajectory in enumerate(trajectories):
         plot_trajectory(figure.add_subplot(rows, columns, index + 1), trajectory)
-    figure.suptitle('Trajectories (position relative to frame 1)')
+    figure.suptitle('Trajectories (position relative to the first aligned frame)')
     return figure
 
 
@@ -353,16 +353,27 @@ def plot_trajectory(axes, trajectory):
     """A movie's path in Å relative to its first frame, with the start, the
     end, every few frames numbered (frames at the same place share one
     label), its largest frame step highlighted under the path and an
-    arrowhead on each long step."""
+    arrowhead on each long step.
+
+    Frames are numbered as the movie's when the aligned range agrees with
+    the shifts, from 1 when no range is known; when they disagree, the
+    shifts are numbered instead (shift 1 is the first stored)."""
     x = np.asarray(trajectory.xshifts, dtype=float).ravel()
     y = np.asarray(trajectory.yshifts, dtype=float).ravel()
-    measured = motion.measure_motion(x, y, trajectory.samplingRate)
+    measured = motion.measure_motion(x, y, trajectory.samplingRate,
+                                     trajectory.frameRange)
+    layout = measured.layout
+    unknown = layout.frames_unknown if layout else ''
+    offset = (layout.first_frame if layout and layout.first_frame else 1) - 1
+    unit = 'shift' if unknown else 'frame'
     color = {True: ACCEPTED_COLOR, False: DISCARDED_COLOR}.get(
         trajectory.accepted, UNKNOWN_COLOR)
     decision = {True: 'accepted', False: 'discarded'}.get(trajectory.accepted, '')
     if measured.is_valid:
         detail = '%s %.2f Å, %s %.2f Å' % (FRAME_LABEL, measured.max_frame_shift,
                                            MOVIE_LABEL, measured.total_travel)
+        if unknown:
+            detail += '\n%s: %s' % (motion.FRAMES_UNKNOWN, unknown)
     else:
         detail = '%s: %s' % (motion.MOTION_INVALID, measured.problem)
     axes.set_gid(GID_TRAJECTORY)
@@ -382,15 +393,17 @@ def plot_trajectory(axes, trajectory):
     axes.plot(xA, yA, '-', color=color, marker='.', markersize=4, linewidth=1,
               zorder=2)
     axes.plot(xA[first:first + 1], yA[first:first + 1], 'o', color=color,
-              markersize=8, label='frame %d' % (first + 1), zorder=2.2)
+              markersize=8, label='%s %d' % (unit, offset + first + 1),
+              zorder=2.2)
     axes.plot(xA[-1:], yA[-1:], 's', color=color, markersize=7,
-              label='frame %d' % len(x), zorder=2.2)
+              label='%s %d' % (unit, offset + len(x)), zorder=2.2)
     steps = np.hypot(np.diff(xA), np.diff(yA))
     if len(x) > 1 and measured.is_valid and measured.max_frame_shift > 0:
         # Under the path, so that a step back over it stays visible
         step = int(np.nanargmax(motion.frame_steps(x, y)))
         axes.plot(xA[step:step + 2], yA[step:step + 2], **LARGEST_STEP_STYLE,
-                  label='largest step, frames %d-%d' % (step + 1, step + 2))
+                  label='largest step, %ss %d-%d'
+                  % (unit, offset + step + 1, offset + step + 2))
     extent = max(np.ptp(xA[drawable]), np.ptp(yA[drawable]))
     for index in np.flatnonzero(np.isfinite(steps) & (steps >= ARROW_STEP * extent)
                                 & (steps > 0)):
@@ -399,9 +412,9 @@ def plot_trajectory(axes, trajectory):
     labels = []
     for frames, (px, py) in frame_groups(xA, yA, annotated_frames(len(x))):
         labels.append(axes.annotate(
-            frame_list(frames), (px, py), textcoords='offset points',
-            xytext=(4, 4), fontsize='x-small', ha='left', va='bottom',
-            gid=GID_FRAME_LABEL))
+            frame_list([offset + frame for frame in frames]), (px, py),
+            textcoords='offset points', xytext=(4, 4), fontsize='x-small',
+            ha='left', va='bottom', gid=GID_FRAME_LABEL))
     _LabelPlacer(axes, labels, np.column_stack([xA, yA])[drawable])
     axes.set_aspect('equal', adjustable='datalim')
     _legendBelow(axes, axes.get_legend_handles_labels()[0], fontsize='x-small',

@@ -19,10 +19,11 @@ from pyworkflow.protocol import (LEVEL_ADVANCED, STEPS_SERIAL, Protocol,
                                  getProtocolFromDb)
 import pyworkflow.protocol.params as params
 
-from xmipp3.maxshift import auto_threshold, motion, plots, table
+from xmipp3.maxshift import auto_threshold, motion, plots, table, upstream
+from xmipp3.maxshift.layout import LayoutTally
 from xmipp3.maxshift.streaming import (UNREADABLE_SET_ERRORS, FaultInjector,
-                                        NewRowsReader, OutputSets, firstItem,
-                                        retryingLocks)
+                                        NewRowsReader, OutputSets, diskFullCause,
+                                        firstItem, retryingLocks)
 
 OUTPUT_MOVIES = 'outputMovies'
 OUTPUT_MOVIES_DISCARDED = 'outputMoviesDiscarded'
@@ -55,42 +56,57 @@ METRIC_ATTRIBUTES = {'maxFrameShift_A': ATTR_MAX_FRAME_SHIFT,
                      'earlyMotion_A': ATTR_EARLY_MOTION,
                      'lateMotion_A': ATTR_LATE_MOTION,
                      'firstThirdMeanStep_A': ATTR_FIRST_THIRD_STEP}
+# The automatic thresholds' metrics -> the table column with their value
+AUTO_METRIC_COLUMNS = {motion.CRITERION_FRAME: 'maxFrameShift_A',
+                       motion.CRITERION_MOVIE: 'totalTravel_A',
+                       motion.CRITERION_EARLY: 'earlyMotion_A'}
 ATTR_DISCARD_REASON = '_xmipp_discardReason'  # '' when accepted
 ATTR_MOTION_NOTE = '_xmipp_motionNote'  # what could not be checked, and why
 AUTO_STATE_FILE = 'auto_thresholds.json'
 
 NO_MOVIE = 'no movie'  # criterion of a micrograph whose movie never came
 LISTED_NAMES = 10  # names listed in logs and the summary before "and N more"
-# A producer that failed, was aborted or died is waited for this long, in
-# case it is continued at once, before maxshift finishes with what it has.
-UPSTREAM_GRACE_POLLS = 3
-UPSTREAM_GRACE_MIN_SECONDS = 10.0
 # For the reliability tests: '<point>[:<n>]' kills the protocol process the
 # n-th time it reaches 'evaluating' (a movie classified), 'writing' (an
 # output committed), 'table' (before the CSV is appended) or 'between-polls'.
 KILL_AT_VARIABLE = 'XMIPP3_MAXSHIFT_KILL_AT'
+# ... and '<point>:<n>[:<times>]' makes its writes fail with ENOSPC there.
+DISK_FULL_AT_VARIABLE = 'XMIPP3_MAXSHIFT_DISK_FULL_AT'
+# When a write fails for want of space, the run waits with this back-off (s)
+# and sets up again from its outputs; after this long it fails with a
+# message (Continue resumes). The variable overrides it, for the tests.
+DISK_FULL_DELAYS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+DISK_FULL_GIVE_UP_SECONDS = 3600.0
+DISK_FULL_GIVE_UP_VARIABLE = 'XMIPP3_MAXSHIFT_DISK_FULL_GIVE_UP'
 # The summary plot is redrawn after a poll at most this often (and at the end)
 SUMMARY_PLOT_SECONDS = 30.0
 
 
 class Verdict:
-    """The decision on one movie, as stored on its items and in the table."""
-    __slots__ = ('accepted', 'metrics', 'reason', 'note')
+    """The decision on one movie, as stored on its items and in the table,
+    and how its shifts are numbered (layout, not stored: None for an invalid
+    alignment and for micrographs without a movie)."""
+    __slots__ = ('accepted', 'metrics', 'reason', 'note', 'layout')
 
-    def __init__(self, accepted, metrics, reason='', note=''):
+    def __init__(self, accepted, metrics, reason='', note='', layout=None):
         self.accepted = accepted
         self.metrics = metrics  # table column -> A, or None
         self.reason = reason
         self.note = note
+        self.layout = layout
 
     @classmethod
-    def fromItem(cls, item):
-        metrics = {column: getattr(item, attribute).get()
-                   if hasattr(item, attribute) else None
+    def fromItem(cls, movie):
+        """The verdict written on an output movie."""
+        metrics = {column: getattr(movie, attribute).get()
+                   if hasattr(movie, attribute) else None
                    for column, attribute in METRIC_ATTRIBUTES.items()}
-        return cls(item.isEnabled(), metrics,
-                   getattr(item, ATTR_DISCARD_REASON).get() or '',
-                   getattr(item, ATTR_MOTION_NOTE).get() or '')
+        xshifts, yshifts, numbering = shiftsOf(movie)
+        layout = motion.measure_motion(xshifts, yshifts, movie.getSamplingRate(),
+                                       **numbering).layout
+        return cls(movie.isEnabled(), metrics,
+                   getattr(movie, ATTR_DISCARD_REASON).get() or '',
+                   getattr(movie, ATTR_MOTION_NOTE).get() or '', layout)
 
     def also(self, decision):
         """This verdict, also discarded if another decision discards."""
@@ -98,7 +114,7 @@ class Verdict:
             return self
         return Verdict(False, self.metrics,
                        '; '.join(r for r in (self.reason, decision.reason) if r),
-                       self.note)
+                       self.note, self.layout)
 
     @property
     def criterion(self):
@@ -107,6 +123,14 @@ class Verdict:
         criterion = first.split(':', 1)[0]
         return (criterion + ' (automatic)'
                 if first.endswith(auto_threshold.REASON_SUFFIX) else criterion)
+
+    def autoMetrics(self):
+        """What the automatic thresholds learn from the movie, as
+        auto_threshold.motion_metrics gave it when the movie was measured."""
+        usable = (self.criterion != motion.MOTION_INVALID
+                  and not self.note.startswith(motion.MOTION_ABSENT))
+        return {criterion: self.metrics[column] if usable else float('nan')
+                for criterion, column in AUTO_METRIC_COLUMNS.items()}
 
     def tableRow(self, movie):
         metrics = dict(self.metrics)
@@ -135,20 +159,19 @@ class MovieJudge:
 
     def judge(self, movie):
         """Return the verdict and the metrics the automatic mode learns."""
-        alignment = movie.getAlignment() if movie.hasAlignment() else None
-        xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
+        xshifts, yshifts, numbering = shiftsOf(movie)
         rate = movie.getSamplingRate()
-        measured = motion.measure_motion(
-            xshifts, yshifts, rate, alignment.getRange() if alignment else None)
+        measured = motion.measure_motion(xshifts, yshifts, rate, **numbering)
         acquisition = movie.getAcquisition()
+        firstFrame = numbering['frame_range'][0] if numbering['frame_range'] else None
         dose = motion.measure_dose_motion(
             xshifts, yshifts, rate, acquisition.getDosePerFrame(),
-            acquisition.getDoseInitial(),
-            alignment.getRange()[0] if alignment else None, self.doseCutoff,
+            acquisition.getDoseInitial(), firstFrame, self.doseCutoff,
             measured=measured)
         decision = motion.decide(measured, *self.rule)
         doseDecision = motion.decide_dose_limits(dose, self.maxEarly, self.maxLate)
-        notes = [doseDecision.note]
+        # a note of the early/late limits names unknown frame numbers already
+        notes = [doseDecision.note or _framesNote(measured.layout)]
         if measured.quality == motion.MOTION_ABSENT:
             notes.insert(0, '%s: %s' % (measured.quality, measured.problem))
         metrics = {'maxFrameShift_A': measured.max_frame_shift,
@@ -157,10 +180,31 @@ class MovieJudge:
                    'firstThirdMeanStep_A': dose.first_third_mean_step}
         verdict = Verdict(decision.accepted,
                           {k: _finiteOrNone(v) for k, v in metrics.items()},
-                          decision.reason, '; '.join(n for n in notes if n))
+                          decision.reason, '; '.join(n for n in notes if n),
+                          measured.layout)
         if measured.is_valid:
             verdict = verdict.also(doseDecision)
         return verdict, auto_threshold.motion_metrics(measured, dose)
+
+
+def shiftsOf(movie):
+    """A movie's stored shifts, and what measure_motion() needs to know of
+    their numbering: the aligned frame range, EER or not, and the movie's
+    last frame (0 when unknown)."""
+    alignment = movie.getAlignment() if movie.hasAlignment() else None
+    xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
+    _, lastFrame, _ = movie.getFramesRange()
+    return xshifts, yshifts, {
+        'frame_range': alignment.getRange() if alignment else None,
+        'eer': (movie.getFileName() or '').lower().endswith('.eer'),
+        'movie_frames': lastFrame or 0}
+
+
+def _framesNote(layout):
+    """Why a movie's shifts have no frame numbers, or ''."""
+    if layout and layout.frames_unknown:
+        return '%s: %s' % (motion.FRAMES_UNKNOWN, layout.frames_unknown)
+    return ''
 
 
 def _finiteOrNone(value):
@@ -196,6 +240,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
     def __init__(self, **kwargs):
         ProtProcessMovies.__init__(self, **kwargs)
         self.motionStats = pwobj.String()  # JSON counts for the summary
+        self.upstreamWaiting = pwobj.String()  # the summary's waiting sentence
 
     # -------------------------- DEFINE param functions ----------------------
     def _defineParams(self, form):
@@ -226,6 +271,19 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                       label='Polling interval (s)',
                       help='How often a streaming input is checked for new '
                            'movies and micrographs.')
+        form.addParam('upstreamGrace', params.FloatParam, allowsNull=True,
+                      expertLevel=LEVEL_ADVANCED,
+                      label='Give up on a stopped input protocol after (s)',
+                      help='Empty or 0 (default): when the protocol producing '
+                           'the movies fails, is aborted or its process dies, '
+                           'the outputs stay open and this protocol waits for '
+                           'it to be continued, however long, then classifies '
+                           'the rest; stop this protocol to close the outputs '
+                           'with what it classified. A number of seconds: '
+                           'once the producer has been down that long, classify '
+                           'what it produced, close the outputs and finish; '
+                           'if it is continued later, this protocol does not '
+                           'follow it.')
 
         form.addSection(label='Optional criteria')
         form.addParam('doseCutoff', params.FloatParam,
@@ -278,53 +336,165 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
 
     # -------------------------- STEPS functions -----------------------------
     def classifyMoviesStep(self, launchTime):
+        self._faults = FaultInjector(KILL_AT_VARIABLE)
+        self._diskFaults = FaultInjector(DISK_FULL_AT_VARIABLE, diskFull=True)
+        self._diskFullGiveUp = float(os.environ.get(DISK_FULL_GIVE_UP_VARIABLE)
+                                     or DISK_FULL_GIVE_UP_SECONDS)
+        self._diskFull = None  # (since, attempts) while writes fail for space
+        self._committedAuto = None  # automatic thresholds as last committed
+        self._judge = MovieJudge(*self._rule(), doseCutoff=self.doseCutoff.get(),
+                                 maxEarly=self.maxEarlyMotion.get(),
+                                 maxLate=self.maxLateMotion.get())
+        self._producer = _Producer(self)
+        self._watch = upstream.UpstreamWatch(
+            self._producer.name(), self.pollInterval.get(),
+            grace=self.upstreamGrace.get())
+        try:
+            self._classifyUntilTheEnd()
+        except BaseException:
+            # Uncommitted items hold their files' write locks, and pyworkflow
+            # now closes the outputs in this process: let go of them first.
+            if hasattr(self, '_outputSets'):
+                self._outputSets.discard()
+            raise
+        self.info('Finished: %s' % self._statsLine())
+
+    def _classifyUntilTheEnd(self):
+        try:
+            self._startFromOutputs()
+        except Exception as error:  # a disk already full at the start
+            if diskFullCause(error) is None:
+                raise
+            self._waitForDiskSpace(error)
+        for poll in itertools.count(1):
+            started = time.time()
+            try:
+                final = self._poll(poll, started)
+            except Exception as error:
+                if diskFullCause(error) is None:
+                    raise
+                self._waitForDiskSpace(error)
+                continue
+            if self._diskFull is not None:
+                self.info('Disk space is back: the outputs are written again '
+                          'after %.0f s (%d retries); %d movies classified, '
+                          'none lost or written twice.'
+                          % (time.time() - self._diskFull[0],
+                             self._diskFull[1], len(self._verdicts)))
+                self._diskFull = None
+            if final:
+                return
+            self._reached('between-polls')
+            self._sleepUntilNextPoll(started)
+
+    def _startFromOutputs(self):
+        """Set up from what the outputs hold: at the start of a run (a
+        Continue resumes this way) and after a full disk, when nothing
+        not committed can be trusted."""
         self._outputSets = OutputSets(self, OUTPUT_FILES, self._possibleOutputs,
                                       onDefined=self._outputDefined)
         self._verdicts = {}  # movie id -> Verdict
         self._verdictsByMicName = {}
         self._stats = Counter()
         self._flagged = []
+        self._layouts = LayoutTally()  # how the input's shifts are numbered
         self._moviesWithMic = {name: set() for name in MIC_SPLITS}
         self._newRows = []  # table rows of movies not yet committed
-        self._faults = FaultInjector(KILL_AT_VARIABLE)
-        self._plotted = None  # when the summary plot was last drawn
-        self._judge = MovieJudge(*self._rule(), doseCutoff=self.doseCutoff.get(),
-                                 maxEarly=self.maxEarlyMotion.get(),
-                                 maxLate=self.maxLateMotion.get())
+        self._plotted = None  # when the summary plot was last drawn ...
+        self._plottedMovies = None  # ... and with how many movies
         self._auto = None  # AutoThresholds when used
         self._held = {}  # movie id -> (copy, verdict) awaiting the automatic decision
         self._resume()
+        self._outputSets.reopen()
         self._movies = NewRowsReader(emobj.SetOfMovies,
                                      self.inputMovies.get().getFileName(),
-                                     seenIds=self._verdicts)
+                                     seenIds=self._verdicts, log=self.warning)
         self._micSources = {}  # alignment output name -> NewRowsReader
         self._pendingMics = {name: [] for name in MIC_SPLITS}  # movie not seen yet
-        producer = _Producer(self)
-        for poll in itertools.count(1):
-            started = time.time()
-            # Observed before reading: once the producer is done, what is
-            # read next is all there is.
-            producerDone = producer.done()
-            newMovies, newMics = self._readAndClassify(producer)
-            final = producerDone or self._inputsClosed()
-            if final:
-                self._closeOutputs()
-            else:
-                self._commit()
+
+    def _poll(self, poll, started):
+        """Read and classify what is new, commit it; close the outputs when
+        the input has ended for good. Return whether it has."""
+        # Observed before reading: once the producer has finished, what is
+        # read next is all there is.
+        state, description = self._producer.observe()
+        decision = upstream.Decision(False, [], '')
+        if state is not None:
+            decision = self._watch.update(state, description, time.time())
+        for level, text in decision.messages:
+            (self.warning if level == 'warning' else self.info)(text)
+        self._setWaiting(decision.waiting)
+        newMovies, newMics = self._readAndClassify(self._producer)
+        final = decision.final
+        if state is None:  # no producer protocol: the input set says
+            final = self._movies.closed and all(
+                source.closed for source in self._micSources.values())
+        if final:
+            self._closeOutputs()
+        else:
+            self._commit()
+        if final or newMovies or newMics or not decision.waiting:
             self.info('Poll %d%s: %d new movies, %d new micrographs, %d movies '
                       'classified, %.3f s%s' % (
                           poll, ' (final)' if final else '', newMovies, newMics,
                           len(self._verdicts), time.time() - started,
                           '; ' + self._auto.describe() if self._auto else ''))
-            if final or self._plotted is None or \
-                    time.time() - self._plotted >= SUMMARY_PLOT_SECONDS:
-                self._plotSummary()
-            if final:
-                break
-            self._faults.reached('between-polls')
-            # On a fixed schedule: a poll's work does not delay the next one.
-            time.sleep(max(0.0, self.pollInterval.get() - (time.time() - started)))
-        self.info('Finished: %s' % self._statsLine())
+        if final or self._plotted is None or (
+                time.time() - self._plotted >= SUMMARY_PLOT_SECONDS
+                and len(self._verdicts) != self._plottedMovies):
+            self._plotSummary()
+        return final
+
+    def _sleepUntilNextPoll(self, started):
+        """On a fixed schedule: a poll's work does not delay the next one.
+        While a producer that is down is waited for, polls may be rarer, but
+        the producer is looked at every polling interval, and the next poll
+        comes at once when it changes."""
+        interval = self.pollInterval.get()
+        delay = self._watch.pollDelay(time.time())
+        while True:
+            remaining = started + delay - time.time()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, interval))
+            if delay > interval and self._producer.changed():
+                return
+
+    def _setWaiting(self, sentence):
+        """Keep the summary's waiting sentence ('' when not waiting)."""
+        if (self.upstreamWaiting.get() or '') != sentence:
+            self.upstreamWaiting.set(sentence)
+            self._store(self.upstreamWaiting)
+
+    def _waitForDiskSpace(self, error):
+        """A write failed for want of space: wait with a back-off and set up
+        again from the outputs; after DISK_FULL_GIVE_UP_SECONDS, fail with a
+        message saying what to do."""
+        while True:
+            self._outputSets.discard()
+            since, attempts = self._diskFull or (time.time(), 0)
+            delay = DISK_FULL_DELAYS[min(attempts, len(DISK_FULL_DELAYS) - 1)]
+            cause = diskFullCause(error)
+            if time.time() - since + delay > self._diskFullGiveUp:
+                raise RuntimeError(
+                    'No space left to write the outputs in %s for %.0f s (%s). '
+                    'Nothing classified is lost: free some space, then '
+                    'Continue this protocol; it resumes from its outputs.'
+                    % (self._getPath(), time.time() - since, cause)) from error
+            self.warning('No space left to write the outputs (%s): nothing '
+                         'is lost, what was not committed is taken again from '
+                         'the input. Trying again in %g s (retry %d; giving up '
+                         'after %.0f s).' % (cause, delay, attempts + 1,
+                                            self._diskFullGiveUp))
+            time.sleep(delay)
+            self._diskFull = (since, attempts + 1)
+            try:
+                self._startFromOutputs()
+                return
+            except Exception as again:
+                if diskFullCause(again) is None:
+                    raise
+                error = again
 
     def _readAndClassify(self, producer):
         for name, fileName in producer.micrographFiles().items():
@@ -332,7 +502,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                 self.info('Splitting %s of the alignment protocol too' % name)
                 self._micSources[name] = NewRowsReader(
                     emobj.SetOfMicrographs, fileName,
-                    seenIds=self._micsWritten[name])
+                    seenIds=self._micsWritten[name], log=self.warning)
         newMovies = self._read(self._movies, 'movies', self._classifyMovie)
         newMics = 0
         for name, source in self._micSources.items():
@@ -358,11 +528,6 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                                % (what, reader.fileName, error)) from error
         return handled
 
-    def _inputsClosed(self):
-        """The movies and both micrograph sets are closed and all read."""
-        return (self._movies.closed and len(self._micSources) == len(MIC_SPLITS)
-                and all(source.closed for source in self._micSources.values()))
-
     # -------------------------- UTILS functions -----------------------------
     def _rule(self):
         return (self.rejType.get(), self.maxFrameShift.get(),
@@ -380,7 +545,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                     self._micsWritten[source].add(mic.getObjId())
                     self._moviesWithMic[source].add(self._movieIdOf(mic))
         if self.useAutoThresholds.get():
-            self._auto = self._loadAutoThresholds()
+            self._auto = self._syncedAutoThresholds(self._loadAutoThresholds())
         # The table is rewritten from the outputs, so rows of a run killed
         # between committing the outputs and the table are neither lost nor
         # repeated.
@@ -390,6 +555,24 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             self.info('Resuming: %d movies were already classified'
                       % len(self._verdicts))
 
+    def _syncedAutoThresholds(self, auto):
+        """The automatic-threshold state, rebuilt from the outputs when it
+        is behind them (a run that ended between committing the outputs and
+        saving the state): the classified movies are added again in id
+        order, their decisions kept."""
+        decided = auto.n_added - len(auto.pending_keys)
+        if decided >= len(self._verdicts):
+            return auto
+        rebuilt = auto_threshold.AutoThresholds(
+            warmup=auto.warmup, k=auto.k, metrics=auto.metrics,
+            reservoir_size=auto.reservoir_size, seed=auto.seed)
+        for movieId in sorted(self._verdicts):
+            rebuilt.add(movieId, self._verdicts[movieId].autoMetrics())
+        self.info('The automatic-threshold state had seen %d of the %d '
+                  'classified movies: rebuilt from the outputs (%s)'
+                  % (decided, len(self._verdicts), rebuilt.describe()))
+        return rebuilt
+
     def _remember(self, movie, verdict):
         self._verdicts[movie.getObjId()] = verdict
         self._newRows.append(verdict.tableRow(movie))
@@ -398,6 +581,11 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._stats['accepted' if verdict.accepted else verdict.criterion] += 1
         if verdict.note.startswith(motion.MOTION_ABSENT):
             self._flagged.append(movie.getMicName())
+        if verdict.layout and self._layouts.add(verdict.layout):
+            self.info(' '.join(filter(None, [
+                'Input alignments: %s (first seen on %s).'
+                % (verdict.layout.describe(), movie.getMicName()),
+                verdict.layout.advice()])))
 
     def _classifyMovie(self, movie):
         verdict, autoMetrics = self._judge.judge(movie)
@@ -434,9 +622,11 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self._outputSets.append(MOVIE_SPLIT[not verdict.accepted], movie,
                                 self._movies.info)
         self._remember(movie, verdict)
-        self._faults.reached('evaluating')
+        self._reached('evaluating')
 
     def _loadAutoThresholds(self):
+        if self._committedAuto is not None:  # set up again in this run
+            return auto_threshold.AutoThresholds.from_dict(self._committedAuto)
         path = self._getExtraPath(AUTO_STATE_FILE)
         if os.path.exists(path):
             with open(path, encoding='utf-8') as stateFile:
@@ -506,10 +696,17 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                                       _listed([str(i) for i in missing])))
         self._commit(closeStreams=True)
 
+    def _reached(self, point):
+        """A point where the reliability tests inject faults."""
+        self._faults.reached(point)
+        self._diskFaults.reached(point)
+
     def _commit(self, closeStreams=False):
         self._outputSets.commit(closeStreams, afterEach=lambda name:
-                                self._faults.reached('writing'))
-        self._faults.reached('table')
+                                self._reached('writing'))
+        if self._auto is not None:  # the state that matches the outputs
+            self._committedAuto = self._auto.to_dict()
+        self._reached('table')
         table.append_rows(self.getMotionTablePath(), self._newRows)
         self._newRows = []
         if self._auto is not None:
@@ -517,6 +714,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         self.motionStats.set(json.dumps({
             'counts': self._stats, 'flagged': self._flagged[:LISTED_NAMES],
             'flaggedCount': len(self._flagged),
+            'layouts': self._layouts.to_list(),
             'automatic': self._auto.describe() if self._auto else ''}))
         self._store(self.motionStats)
 
@@ -533,6 +731,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         except Exception as error:  # matplotlib and the disk raise many kinds
             self.warning('The summary plot could not be drawn: %s' % error)
             return
+        self._plottedMovies = len(self._verdicts)
         self.info('Summary plot of %d movies drawn in %.2f s'
                   % (len(rows), time.time() - started))
 
@@ -573,6 +772,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             errors.append('Max movie shift must be a positive number of Å.')
         if not self.pollInterval.get() > 0:
             errors.append('The polling interval must be positive.')
+        if self.upstreamGrace.get() is not None and self.upstreamGrace.get() < 0:
+            errors.append('The time to give up on a stopped input protocol '
+                          'must be 0 or more seconds (empty or 0: wait).')
         for name, label in (('maxEarlyMotion', 'max early motion'),
                             ('maxLateMotion', 'max late motion')):
             if getattr(self, name).get() is not None and not getattr(self, name).get() > 0:
@@ -615,6 +817,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                               % (label, getattr(self, name).get(),
                                  self.doseCutoff.get()))
         summary = ['Rule: %s (%s)' % (self.REJ_TYPES[rule], ', '.join(limits))]
+        if self.isActive() and self.upstreamWaiting.get():
+            summary.append(self.upstreamWaiting.get())
         if not self.motionStats.get():
             return summary + ['No movie classified yet.']
         stats = json.loads(self.motionStats.get())
@@ -626,6 +830,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         for criterion, count in sorted(counts.items()):
             if criterion not in ('processed', 'accepted'):
                 summary.append('  discarded by %s: %d' % (criterion, count))
+        summary += LayoutTally.from_list(stats.get('layouts', [])).lines()
         if stats.get('automatic'):
             automatic = stats['automatic']
             summary.append(automatic[0].upper() + automatic[1:])
@@ -665,61 +870,71 @@ class _Producer:
         self.protocol = protocol
         parent = protocol.inputMovies.getObjValue()
         self.parent = parent if isinstance(parent, Protocol) else None
-        self.dbMtime = None
-        self.endedAt = None  # when it was first seen not running
+        self.dbStamp = None  # (mtime, size) of its run.db when last read
+        self.goneSince = None  # when its process was first seen gone
 
-    def graceSeconds(self):
-        """How long to wait for a producer that ended abnormally."""
-        return max(UPSTREAM_GRACE_POLLS * self.protocol.pollInterval.get(),
-                   UPSTREAM_GRACE_MIN_SECONDS)
+    def name(self):
+        return self.parent.getRunName() if self.parent else ''
 
-    def done(self):
-        """True once nothing more can come: the producer finished, or it
-        ended otherwise (failed, aborted, process gone) and stayed so for the
-        grace wait. Without a producer protocol the input is taken as is."""
+    def observe(self):
+        """(state, description): upstream.RUNNING, FINISHED or DOWN, and
+        e.g. 'failed at 14:03'; (None, '') without a producer protocol."""
         if self.parent is None:
-            return True
+            return None, ''
         self._reload()
-        if self.parent.isActive() and self._processAlive():
-            self.endedAt = None
-            return False
-        if self.parent.isFinished():
-            return True
-        status = self.parent.getStatus() if not self.parent.isActive() \
-            else 'dead (process %s is gone)' % self.parent.getPid()
-        if self.endedAt is None:
-            self.endedAt = time.time()
-            self.protocol.warning(
-                'The protocol producing the input movies, %s, is %s. Waiting '
-                '%g s for it to come back, then classifying what it produced '
-                'and closing the outputs.' % (self.parent.getRunName(), status,
-                                              self.graceSeconds()))
-            return False
-        if time.time() - self.endedAt < self.graceSeconds():
-            return False
-        self.protocol.warning('%s is still %s: finishing with what it produced. '
-                              'If it is continued later, continue this protocol '
-                              'too to classify the rest.'
-                              % (self.parent.getRunName(), status))
-        return True
+        if self.goneSince is None and self.parent.isActive() \
+                and not self._processAlive():
+            # Read once more when its process is first seen gone: a last
+            # status written in the same mtime tick would be missed.
+            self._reload(force=True)
+        parent = self.parent
+        if parent.isFinished():
+            return upstream.FINISHED, 'finished'
+        if parent.isActive():
+            if self._processAlive():
+                self.goneSince = None
+                return upstream.RUNNING, parent.getStatus()
+            self.goneSince = self.goneSince or datetime.now()
+            return upstream.DOWN, 'its process %s is gone, seen at %s' % (
+                parent.getPid(), _clock(self.goneSince))
+        self.goneSince = None
+        if parent.endTime.hasValue():
+            return upstream.DOWN, '%s at %s' % (parent.getStatus(),
+                                                _clock(parent.endTime.datetime()))
+        return upstream.DOWN, parent.getStatus()
 
-    def _reload(self):
+    def changed(self):
+        """Whether its run.db changed since it was last read."""
+        return self.parent is not None and self._stamp() != self.dbStamp
+
+    def _dbPath(self):
+        return os.path.join(self.protocol.getProject().path,
+                            self.parent.getDbPath())
+
+    def _stamp(self):
+        try:
+            stat = os.stat(self._dbPath())
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _reload(self, force=False):
         """Re-read the producer if its run.db changed."""
-        dbPath = os.path.join(self.protocol.getProject().path,
-                              self.parent.getDbPath())
-        mtime = os.path.getmtime(dbPath) if os.path.exists(dbPath) else None
-        if mtime is not None and mtime != self.dbMtime:
+        stamp = self._stamp()
+        if stamp is not None and (force or stamp != self.dbStamp):
             updated = getProtocolFromDb(self.protocol.getProject().path,
                                         self.parent.getDbPath(),
                                         self.parent.getObjId())
             updated.getProject().closeMapper()
             updated.closeMappers()
-            self.parent, self.dbMtime = updated, mtime
+            self.parent, self.dbStamp = updated, stamp
 
     def _processAlive(self):
-        """False only when a local producer's process is known to be gone."""
+        """False only when a local producer that says it is running has no
+        process (launched or scheduled ones are about to get one)."""
         pid = self.parent.getPid()
-        if not pid or self.parent.useQueue() or self.parent.getHostName() != 'localhost':
+        if not self.parent.isRunning() or not pid or self.parent.useQueue() \
+                or self.parent.getHostName() != 'localhost':
             return True
         return psutil.pid_exists(pid)
 
@@ -731,3 +946,10 @@ class _Producer:
             if output is not None and output.getFileName():
                 files[name] = output.getFileName()
         return files
+
+
+def _clock(moment):
+    """14:03 today, else 2026-12-05 14:03."""
+    if moment.date() == datetime.now().date():
+        return moment.strftime('%H:%M')
+    return moment.strftime('%Y-%m-%d %H:%M')

@@ -132,6 +132,9 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         # between committing the movies and their micrographs).
         written = {name: {item.getObjId() for item in outputs.iterWritten(name)}
                    for name in [OUTPUT_MOVIES] + micOutputs}
+        # pyworkflow closed them if this run failed or was stopped: open
+        # again while it adds to them
+        outputs.reopen()
         withoutMic = set(self._idList(self.moviesWithoutMicrograph))
         withoutMovie = set(self._idList(self.micrographsWithoutMovie))
         offset = self.micIdOffset.get()

@@ -216,12 +216,12 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                 continue
             try:
                 for movie in outputSet.iterItems(where='id IN (%s)' % ', '.join(missing)):
-                    xshifts, yshifts = (movie.getAlignment().getShifts()
-                                        if movie.hasAlignment() else ([], []))
+                    alignment = movie.getAlignment() if movie.hasAlignment() else None
+                    xshifts, yshifts = alignment.getShifts() if alignment else ([], [])
                     found[movie.getObjId()] = plots.Trajectory(
                         '%s (id %d)' % (movie.getMicName(), movie.getObjId()),
                         movie.getSamplingRate(), list(xshifts), list(yshifts),
-                        movie.isEnabled())
+                        movie.isEnabled(), alignment.getRange() if alignment else None)
             finally:
                 outputSet.close()
         return [found[movieId] for movieId in movieIds if movieId in found]

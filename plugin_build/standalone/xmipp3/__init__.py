@@ -4,12 +4,13 @@ control of aligned cryo-EM movies and the micrographs made from them.
 This is the standalone plugin, for a Scipion without Xmipp. Where Xmipp is
 installed, the protocol lives inside it (a merged scipion-em-xmipp build).
 """
-import os
-
 import pwem
-import pyworkflow.utils as pwutils
 
 from .version import __version__  # noqa: F401
+
+
+class XmippNotInstalled(RuntimeError):
+    """A feature of the real Xmipp plugin was asked of the standalone one."""
 
 
 class Plugin(pwem.Plugin):
@@ -26,9 +27,13 @@ class Plugin(pwem.Plugin):
 
     @classmethod
     def getEnviron(cls, xmippFirst=True):
-        """The current environment: there are no Xmipp programs to add.
-        Takes Xmipp's signature because pwem calls it so."""
-        return pwutils.Environ(os.environ)
+        """Xmipp's programs and viewers are not here: say so. Takes Xmipp's
+        signature, as pwem calls it (to start Xmipp's Java viewer)."""
+        raise XmippNotInstalled(
+            'Xmipp is not installed: this Scipion has the standalone movie maxshift '
+            'plugin, without Xmipp\'s programs and viewers. Open sets with '
+            'right-click -> "Scipion" or from the movie maxshift viewer; for Xmipp, '
+            'install scipion-em-xmipp with movie maxshift merged in (README, Install).')
 
     @classmethod
     def defineBinaries(cls, env):
