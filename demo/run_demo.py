@@ -41,8 +41,8 @@ def main():
               for name in (OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
               for movie in output_items(maxshift, name)]
     accepted = sum(1 for _, isAccepted in movies if isAccepted)
-    print('\nmovie maxshift (default rule: by frame or movie, 10 A per frame, '
-          '45 A per movie) in %.1f s:' % (time.time() - started))
+    print('\nmovie maxshift (default rule: by frame or movie, 10 Å per frame, '
+          '45 Å per movie) in %.1f s:' % (time.time() - started))
     print('  accepted %d, discarded %d of %d movies\n'
           % (accepted, len(movies) - accepted, len(movies)))
 
@@ -55,7 +55,7 @@ def main():
     for movie, isAccepted in sorted(movies, key=travel, reverse=True)[:SHOWN]:
         frameShift = movie.getAttributeValue(ATTR_MAX_FRAME_SHIFT)
         totalTravel = movie.getAttributeValue(ATTR_TOTAL_TRAVEL)
-        print('  %-4d %-38s %8s A %8s A  %s' % (
+        print('  %-4d %-38s %8s Å %8s Å  %s' % (
             movie.getObjId(), movie.getMicName()[:38],
             '-' if frameShift is None else '%.1f' % frameShift,
             '-' if totalTravel is None else '%.1f' % totalTravel,
@@ -63,10 +63,9 @@ def main():
             'discarded: ' + movie.getAttributeValue(ATTR_DISCARD_REASON)))
     print('\nSummary:\n  ' + '\n  '.join(maxshift.summary()))
     print('\nProject: %s' % project.path)
-    print('Scipion\'s GUI lists it when started with SCIPION_USER_DATA=%s'
-          % os.environ['SCIPION_USER_DATA'])
     print('Per-movie table and summary plot: %s'
           % os.path.join(project.path, maxshift._getExtraPath()))
+    print('Open it in Scipion\'s window: ./dev gui %s' % project.path)
 
 
 if __name__ == '__main__':

@@ -45,8 +45,19 @@ MARKER = '.maxshift-merged-build'  # marks an OUTDIR this script may overwrite
 SKIPPED = ('.git', '__pycache__', 'build', 'dist', 'PKG-INFO', MARKER, PATCH_NAME)
 
 # A line inserted after the first line equal to `anchor` (at the end of the
-# file when anchor is None), or put in place of it when `replace` is set.
+# file when anchor is None), or put in place of it when `replace` is set
+# (the line removed when text is None).
 Edit = namedtuple('Edit', 'path anchor text replace')
+# Protocols listed twice in one folder of 29.0.1's protocols.conf: when
+# Scipion's project window reads that file first, it stops filling its
+# protocol tree at the second one ("Item .Protocols SPA.2D.Classify.
+# XmippProtCL2D already exists"). The merged build lists each once.
+DUPLICATE_CL2D = '\t\t\t{"tag": "protocol", "value": "XmippProtCL2D",   "text": "default"},'
+RESOLUTION_LAST = ('                {"tag": "protocol", "value": "XmippProtbfactorResolution", '
+                   '"text": "default"}')
+DUPLICATES_RESOLUTION = (
+    '                {"tag": "protocol", "value": "XmippProtMonoDir", "text": "default"},',
+    '                {"tag": "protocol", "value": "XmippProtMonoRes", "text": "default"}')
 
 
 def _maxshift_version():
@@ -78,6 +89,10 @@ def edits():
              '        {"tag": "protocol", "value": "XmippProtSimulateAlignedMovies", '
              '"text": "default"}\n'
              '    ]}]', True),
+        Edit('xmipp3/protocols.conf', DUPLICATE_CL2D, None, True),
+        Edit('xmipp3/protocols.conf', RESOLUTION_LAST + ',', RESOLUTION_LAST, True),
+        Edit('xmipp3/protocols.conf', DUPLICATES_RESOLUTION[0], None, True),
+        Edit('xmipp3/protocols.conf', DUPLICATES_RESOLUTION[1], None, True),
         Edit('xmipp3/protocols/__init__.py',
              'from .protocol_movie_max_shift import XmippProtMovieMaxShift',
              'from .protocol_simulate_aligned_movies import XmippProtSimulateAlignedMovies'
@@ -141,7 +156,8 @@ def apply_edit(tree, edit):
         lines += [edit.text, '']
     else:
         at = [line.rstrip() for line in lines].index(edit.anchor)
-        lines[at:at + 1] = [edit.text] if edit.replace else [lines[at], edit.text]
+        lines[at:at + 1] = ([] if edit.text is None else [edit.text]) if edit.replace \
+            else [lines[at], edit.text]
     with open(path, 'w', encoding='utf-8') as target:
         target.write('\n'.join(lines))
 

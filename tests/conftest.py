@@ -24,3 +24,10 @@ def tmp_json(tmp_path):
         path.write_text(json.dumps(trajectories))
         return str(path)
     return write
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Where the GUI test put its screenshots (tests/test_gui.py)."""
+    folder = getattr(config, 'maxshiftGuiScreenshots', None)
+    if folder:
+        terminalreporter.write_line('GUI screenshots: %s' % folder)

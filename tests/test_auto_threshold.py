@@ -23,8 +23,8 @@ from xmipp3.maxshift.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_
 FAST = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 REASON = re.compile(r'^(max frame shift|total travel|max frame shift and '
-                    r'total travel): \d+\.\d\d A > \d+\.\d\d A'
-                    r'(, \d+\.\d\d A > \d+\.\d\d A)? \(automatic threshold\)$')
+                    r'total travel): \d+\.\d\d Å > \d+\.\d\d Å'
+                    r'(, \d+\.\d\d Å > \d+\.\d\d Å)? \(automatic threshold\)$')
 
 
 def metrics(frame, travel, early=None):
@@ -119,7 +119,7 @@ def test_outlier_in_the_warm_up_is_discarded_with_reason():
     assert [i for i, d in decisions.items() if not d.accepted] == [7]
     reason = decisions[7].reason
     assert REASON.match(reason), reason
-    assert reason.startswith('max frame shift and total travel: 40.00 A > ')
+    assert reason.startswith('max frame shift and total travel: 40.00 Å > ')
     assert decisions[7].criterion == 'max frame shift and total travel'
 
 
@@ -128,7 +128,7 @@ def test_outlier_after_warm_up_is_discarded_with_reason():
     limit = auto.thresholds()[CRITERION_MOVIE]
     [(key, decision)] = auto.add('drift', metrics(2.0, 120.0))
     assert key == 'drift' and not decision.accepted
-    assert decision.reason == 'total travel: 120.00 A > %.2f A ' \
+    assert decision.reason == 'total travel: 120.00 Å > %.2f Å ' \
         '(automatic threshold)' % limit
 
 
@@ -199,7 +199,7 @@ def test_early_motion_can_be_judged_too():
         values[CRITERION_EARLY] = rng.uniform(2.0, 3.0)
         auto.add(index, values)
     [(_, decision)] = auto.add('early', metrics(2.0, 25.0, early=20.0))
-    assert decision.reason.startswith('early motion: 20.00 A > ')
+    assert decision.reason.startswith('early motion: 20.00 Å > ')
     # a movie without dose information is not judged on early motion
     assert auto.add('no dose', metrics(2.0, 25.0, early=np.nan))[0][1] \
         .accepted

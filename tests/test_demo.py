@@ -17,8 +17,9 @@ def test_demo_streams_the_real_trajectories_and_reports(tmp_path):
     assert counts, result.stdout
     accepted, discarded, total = map(int, counts.groups())
     assert total == 266 and accepted + discarded == total and discarded >= 1
-    assert 'TS_01_039_-60_0' in result.stdout  # the failed 755 A jump is listed
+    assert 'TS_01_039_-60_0' in result.stdout  # the failed 755 Å jump is listed
     project = re.search(r'Project: (\S+)', result.stdout).group(1)
     assert os.path.exists(os.path.join(project, 'project.sqlite'))
     extra = re.search(r'Per-movie table and summary plot: (\S+)', result.stdout).group(1)
     assert {'movie_motion.csv', 'motion_summary.png'} <= set(os.listdir(extra))
+    assert 'Open it in Scipion\'s window: ./dev gui %s\n' % project in result.stdout

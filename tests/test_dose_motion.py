@@ -324,19 +324,19 @@ def test_dose_decision_is_a_decision_with_a_note():
 
 def test_early_motion_over_its_limit_discards_with_decide_style_reason():
     decision = decide_dose_limits(dose_motion(), max_early=5.0)
-    assert decision == DoseDecision(False, 'early motion: 6.00 A > 5 A')
+    assert decision == DoseDecision(False, 'early motion: 6.00 Å > 5 Å')
 
 
 def test_late_motion_over_its_limit_discards():
     decision = decide_dose_limits(dose_motion(), max_early=6.0, max_late=3.5)
-    assert decision.reason == 'late motion: 4.00 A > 3.5 A'
+    assert decision.reason == 'late motion: 4.00 Å > 3.5 Å'
     assert decision.criterion == CRITERION_LATE
 
 
 def test_both_limits_exceeded_name_both_criteria():
     decision = decide_dose_limits(dose_motion(), max_early=5, max_late=3)
     assert decision.reason == ('early motion and late motion: '
-                               '6.00 A > 5 A, 4.00 A > 3 A')
+                               '6.00 Å > 5 Å, 4.00 Å > 3 Å')
     assert numbers_in(decision.reason) == [3.0, 4.0, 5.0, 6.0]
 
 

@@ -230,7 +230,7 @@ BAD_MOVIES = [  # (trajectory, expected: 'accepted', 'flagged', a note or a reas
     ({'name': 'zeros', 'pixel_size_A': 1.0, 'shift_x_px': [0] * 8,
       'shift_y_px': [0] * 8}, 'flagged'),
     ({'name': 'huge', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1e300, -1e300],
-      'shift_y_px': [0, 0, 0]}, 'max frame shift and total travel: 2e+300 A > 10 A'),
+      'shift_y_px': [0, 0, 0]}, 'max frame shift and total travel: 2e+300 Å > 10 Å'),
     ({'name': 'overflow', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1e308, -1e308],
       'shift_y_px': [0, 0, 0]}, 'invalid alignment: shifts too large to measure'),
     ({'name': 'range', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1, 2],

@@ -65,6 +65,31 @@ def test_protocol_appears_under_movies_and_the_simulator_in_its_own_section():
     assert found["XmippProtSimulateAlignedMovies"] == ("Simulators (tests and demos)", "default")
 
 
+def test_the_protocol_tree_lists_each_protocol_once_per_folder():
+    # A protocol twice in one folder stops the project window filling its
+    # tree ("Item ... already exists"), as scipion-em-xmipp 29.0.1's CL2D did
+    # when its folders came first (the order depends on what is imported).
+    # The plugin's file read first, as it is then:
+    tree = ProtocolTreeConfig.load(
+        pw.Config.getDomain(),
+        os.path.join(os.path.dirname(xmipp3.__file__), 'protocols.conf'))
+
+    def repeated(node, path=()):
+        values = [getattr(child, 'value', None) for child in node.childs
+                  if getattr(child, 'tag', '') == 'protocol']
+        found = {path + (value,) for value in values if values.count(value) > 1}
+        for child in node.childs:
+            found |= repeated(child, path + (child.text,))
+        return found
+    assert repeated(tree['Protocols SPA']) == set()
+
+    def values(node):
+        return {getattr(node, 'value', None)} | {
+            value for child in node.childs for value in values(child)}
+    movies, = [child for child in tree['Protocols SPA'].childs if child.text == 'Movies']
+    assert 'XmippProtMovieMaxShift' in values(movies)  # the file was read
+
+
 def test_protocol_cites_a_reference_present_in_the_plugin_bibtex():
     protocol = XmippProtMovieMaxShift()
     citations = ' '.join(protocol.citations())
@@ -111,3 +136,51 @@ def test_protocol_tests_of_the_plugin_run_with_pyworkflows_test_runner(tmp_path)
     assert 'run 1 tests' in output, output[-3000:]
     assert 'PASSED  ]\x1b[0m 1 tests' in output, output[-3000:]
     assert 'FAILED' not in output, output[-3000:]
+
+
+def form_params(protocol):
+    """(section label, param name, param) of every parameter of the form."""
+    for section in protocol.getDefinition().iterSections():
+        for name, param in section.iterParams():
+            yield section.getLabel(), name, param
+
+
+@pytest.mark.parametrize('protocolClass', [XmippProtMovieMaxShift,
+                                           XmippProtSimulateAlignedMovies])
+def test_units_in_the_form_are_written_as_scipion_writes_them(protocolClass):
+    import re
+    texts = [text for _, _, param in form_params(protocolClass())
+             for text in (param.label.get() or '', param.help.get() or '')]
+    assert any('(Å)' in text or '(Å/px)' in text for text in texts)
+    for text in texts:
+        assert not re.search(r'[\d(] ?A\b|\bA\)|\bin A\b|A/px|e/A2', text), text
+
+
+def test_protocol_help_reads_as_written_not_with_the_source_indentation():
+    text = XmippProtMovieMaxShift.getHelpText()
+    paragraphs = text.split('\n\n')
+    assert paragraphs[0] == ('Discards aligned movies that moved too much, and '
+                             'splits the micrographs made from them the same way.')
+    assert len(paragraphs) == 2 and '\n' not in paragraphs[1]
+    assert '  ' not in text and 'both in Å' in text
+
+
+def test_rejection_type_help_gives_one_line_per_rule():
+    lines = XmippProtMovieMaxShift().getDefinition().getParam('rejType').help.get().split('\n')
+    assert lines[0] == 'Which limits discard a movie:'
+    assert [line.split(':')[0] for line in lines[1:5]] == XmippProtMovieMaxShift.REJ_TYPES
+    assert lines[5].startswith('Limits are inclusive')
+
+
+def test_automatic_thresholds_have_a_section_of_their_own():
+    sections = {}
+    for label, name, _ in form_params(XmippProtMovieMaxShift()):
+        sections.setdefault(label, []).append(name)
+    assert sections['Optional criteria'] == ['doseCutoff', 'maxEarlyMotion', 'maxLateMotion']
+    assert sections['Automatic thresholds'] == ['useAutoThresholds', 'autoWarmup', 'autoK']
+
+
+@pytest.mark.standalone
+def test_standalone_plugin_links_to_scipions_documentation_not_to_xmipps_repository():
+    # The form's Help shows it as the protocol's documentation or forum url
+    assert XmippProtMovieMaxShift.getUrl() == 'https://scipion-em.github.io/docs/'

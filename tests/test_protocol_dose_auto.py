@@ -65,10 +65,10 @@ def test_early_and_late_limits_discard_with_their_reason(project, tmp_json):
     assert accepted == {3} and discarded == {1, 2}
     reasons = {m.getObjId(): m.getAttributeValue(ATTR_DISCARD_REASON)
                for m in output_items(maxshift, OUTPUT_MOVIES_DISCARDED)}
-    assert reasons[1] == 'early motion: 15.00 A > 10 A'
-    assert reasons[2] == 'late motion: 16.00 A > 10 A'
+    assert reasons[1] == 'early motion: 15.00 Å > 10 Å'
+    assert reasons[2] == 'late motion: 16.00 Å > 10 Å'
     summary = '\n'.join(maxshift.summary())
-    assert 'max early motion 10 A (dose cutoff 4 e/A2)' in summary
+    assert 'max early motion 10 Å (dose cutoff 4 e/Å²)' in summary
     assert 'discarded by early motion: 1' in summary
 
 

@@ -49,8 +49,8 @@ def test_each_rule_discards_the_designed_movies(project, designed_sim, rule):
     reasons = {item.getObjId(): item.getAttributeValue(ATTR_DISCARD_REASON)
                for item in output_items(maxshift, OUTPUT_MOVIES_DISCARDED)}
     if rule == MaxShift.REJ_OR:
-        assert reasons[2].startswith('max frame shift: 15.00 A > 10 A')
-        assert reasons[3].startswith('total travel: 60.00 A > 45 A')
+        assert reasons[2].startswith('max frame shift: 15.00 Å > 10 Å')
+        assert reasons[3].startswith('total travel: 60.00 Å > 45 Å')
         assert reasons[4].startswith('max frame shift and total travel')
     summary = '\n'.join(maxshift.summary())
     assert 'accepted: %d' % len(accepted) in summary

@@ -55,7 +55,7 @@ def test_a_table_of_an_older_version_without_dose_columns_still_reads(tmp_path):
 
 def test_a_reason_with_commas_and_quotes_survives(tmp_path):
     path = str(tmp_path / 'motion.csv')
-    reason = 'max frame shift and total travel: 12.00 A > 10 A, "x" (rule by frame or movie)'
+    reason = 'max frame shift and total travel: 12.00 Å > 10 Å, "x" (rule by frame or movie)'
     table.write_table(path, [table.row(3, 'c,d.mrc', 12.0, 50.0, False, reason)])
     assert table.read_table(path)[0]['reason'] == reason
     assert table.read_table(path)[0]['micName'] == 'c,d.mrc'

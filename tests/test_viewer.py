@@ -86,7 +86,7 @@ def test_default_trajectories_are_the_most_travelled_discarded_and_a_typical_acc
         assert axes.get_title().startswith('%s (id %d)\n%s' % (
             movie.getMicName(), movieId,
             'accepted' if movie.isEnabled() else 'discarded'))
-        assert '%.2f A' % movie.getAttributeValue(ATTR_MAX_FRAME_SHIFT) in axes.get_title()
+        assert '%.2f Å' % movie.getAttributeValue(ATTR_MAX_FRAME_SHIFT) in axes.get_title()
         xshifts, yshifts = movie.getAlignment().getShifts()
         path = axes.get_lines()[0]
         rate = movie.getSamplingRate()

@@ -65,7 +65,7 @@ def test_dose_histograms_of_a_run_count_its_outputs_and_draw_its_limits(
         assert bar_counts(found[gid]) == {'accepted': 2, 'discarded': 2}
     for gid, limit in ((plots.GID_EARLY_HISTOGRAM, 10.0),
                        (plots.GID_LATE_HISTOGRAM, 12.0)):
-        assert lines_of(found[gid], plots.GID_LIMIT) == {'limit %g A' % limit: limit}
+        assert lines_of(found[gid], plots.GID_LIMIT) == {'limit %g Å' % limit: limit}
     assert not found[plots.GID_FIRST_THIRD_HISTOGRAM].get_lines()
     movies = movies_of(maxshift)
     for gid, attribute in zip(DOSE_GIDS, (ATTR_EARLY_MOTION, ATTR_LATE_MOTION,
@@ -126,8 +126,8 @@ def test_automatic_thresholds_in_force_are_drawn_where_the_protocol_saved_them(p
                        (plots.GID_TRAVEL_HISTOGRAM, travelLimit)):
         assert bar_counts(found[gid]) == {'accepted': len(accepted),
                                           'discarded': len(discarded)}
-        assert lines_of(found[gid], plots.GID_AUTO) == {'automatic, %.2f A' % limit: limit}
-        assert any(text.endswith('A (off the axis)') for text in legend_texts(found[gid]))
+        assert lines_of(found[gid], plots.GID_AUTO) == {'automatic, %.2f Å' % limit: limit}
+        assert any(text.endswith('Å (off the axis)') for text in legend_texts(found[gid]))
     axes = axes_by_gid(scatter.getFigure())[plots.GID_SCATTER]
     assert sorted(lines_of(axes, plots.GID_AUTO).values()) == [frameLimit, travelLimit]
     points = scatter_points(axes)

@@ -120,7 +120,7 @@ class AutoThresholds:
     the input ends during the warm-up, ``finish_warmup()`` judges the
     pending movies. A movie is discarded when any metric is over its
     threshold (limits inclusive, as in decide()), with reason
-    '<criterion>: <value> A > <limit> A (automatic threshold)'.
+    '<criterion>: <value> Å > <limit> Å (automatic threshold)'.
 
     Robustness: two rules keep a run of bad movies from dragging the
     thresholds up.
@@ -268,7 +268,7 @@ class AutoThresholds:
                     % (len(self._pending), self.warmup))
         limits = ', '.join(
             '%s %s' % (name, 'not set (too few movies)' if limit is None
-                       else '%s A' % format_angstrom(limit))
+                       else '%s Å' % format_angstrom(limit))
             for name, limit in self.thresholds().items())
         return ('automatic thresholds (median + %g sigma of %d accepted '
                 'movies): %s' % (self.k, self.n_learnt, limits))
@@ -364,7 +364,7 @@ class AutoThresholds:
             return Decision(True)
         criteria = [name for name, is_over in zip(self.metrics, over)
                     if is_over]
-        details = ['%s A > %s A' % (format_angstrom(value),
+        details = ['%s Å > %s Å' % (format_angstrom(value),
                                     format_angstrom(limits[name]))
                    for name, value, is_over in zip(self.metrics, row, over)
                    if is_over]

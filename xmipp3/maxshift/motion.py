@@ -169,11 +169,11 @@ def decide(motion, rule, max_frame_limit, max_movie_limit):
     criteria, details = [], []
     if uses_frame_limit(rule) and motion.max_frame_shift > max_frame_limit:
         criteria.append(CRITERION_FRAME)
-        details.append('%s A > %g A' % (format_angstrom(motion.max_frame_shift),
+        details.append('%s Å > %g Å' % (format_angstrom(motion.max_frame_shift),
                                         max_frame_limit))
     if uses_movie_limit(rule) and motion.total_travel > max_movie_limit:
         criteria.append(CRITERION_MOVIE)
-        details.append('%s A > %g A' % (format_angstrom(motion.total_travel),
+        details.append('%s Å > %g Å' % (format_angstrom(motion.total_travel),
                                         max_movie_limit))
     return Decision(False, '%s: %s (rule %s)' % (' and '.join(criteria),
                                                  ', '.join(details),
@@ -346,8 +346,8 @@ def decide_dose_limits(dose_motion, max_early=None, max_late=None):
 
     Each limit is off when None (the default), inclusive otherwise; a
     limit that is not None or a number >= 0 raises ValueError. The reason
-    reads like decide()'s, without a rule: 'early motion: 5.20 A > 4 A',
-    'early motion and late motion: 5.20 A > 4 A, 31.00 A > 20 A'.
+    reads like decide()'s, without a rule: 'early motion: 5.20 Å > 4 Å',
+    'early motion and late motion: 5.20 Å > 4 Å, 31.00 Å > 20 Å'.
 
     A movie whose early/late motion is unavailable (no dose information,
     invalid alignment) is NOT discarded by these limits: it is accepted with
@@ -369,7 +369,7 @@ def decide_dose_limits(dose_motion, max_early=None, max_late=None):
         value = getattr(dose_motion, field)
         if value > limit:
             criteria.append(name)
-            details.append('%s A > %g A' % (format_angstrom(value), limit))
+            details.append('%s Å > %g Å' % (format_angstrom(value), limit))
     if not criteria:
         return DoseDecision(True)
     return DoseDecision(False, '%s: %s' % (' and '.join(criteria),

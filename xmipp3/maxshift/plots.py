@@ -21,12 +21,17 @@ motion limits (A, None when not used).
 import math
 import os
 import re
-import textwrap
 from collections import namedtuple
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Patch, Polygon
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Affine2D, offset_copy
 
 from xmipp3.maxshift import motion
 
@@ -48,6 +53,20 @@ INVALID = motion.MOTION_INVALID
 # A limit farther than this times the data's range is listed, not drawn in
 # range: a limit set very high to switch it off must not squash the data.
 LIMIT_REACH = 10.0
+# Values up to this times the upper end of the axis widen it to show them:
+# only farther outliers are drawn at the edge (or in the last bin).
+OUTLIER_REACH = 2.0
+# Discarded movies named on the scatter plot: all of them when there are
+# at most this many places to label, else those beyond the axes first.
+SCATTER_LABELS = 10
+BEYOND_INSET = 0.03  # markers beyond the axes sit this far inside the edge
+HEADROOM = 1.12  # histogram y axis: the tallest bar reaches 1/HEADROOM of it
+LEGEND_GAP = 32  # points between the bottom of the axes and a legend below
+# A step of a trajectory at least this share of the path's extent gets an
+# arrowhead, so that a step back over a long one shows.
+ARROW_STEP = 0.25
+LARGEST_STEP_STYLE = {'color': '#f2a007', 'linewidth': 7, 'alpha': 0.45,
+                      'solid_capstyle': 'round', 'zorder': 1.5}
 
 # Axes are identified by their gid, so that tools and tests can find them.
 GID_FRAME_HISTOGRAM = 'histogram-maxFrameShift'
@@ -60,6 +79,11 @@ GID_FIRST_THIRD_HISTOGRAM = 'histogram-firstThirdMeanStep'
 GID_REGION = 'rejection-region'
 GID_LIMIT = 'limit'  # lines of the limits set by the user
 GID_AUTO = 'automatic-threshold'  # lines of the automatic thresholds
+GID_MOVIE_LABEL = 'movie-label'  # names of discarded movies on the scatter plot
+GID_BEYOND = '-beyond'  # ends the gid of the points drawn at the axes' edge
+GID_FRAME_LABEL = 'frames'  # frame numbers on a trajectory
+GID_STEP_ARROW = 'step-arrow'  # arrowheads on a trajectory's long steps
+GID_HOVER = 'hover'  # the movie under the mouse pointer (add_hover)
 
 HISTOGRAMS_SIZE = (11.0, 4.4)  # inches
 DOSE_HISTOGRAMS_SIZE = (15.0, 4.4)
@@ -156,6 +180,54 @@ def trajectories_figure(trajectories, figure=None):
     return figure
 
 
+def add_hover(figure):
+    """In a window: the movie under the mouse pointer on a scatter plot is
+    named with its values ('id 89: 755 Å, 2422 Å (discarded)'). Nothing
+    changes in a figure that is only saved."""
+    tips = {}
+
+    def onMove(event):
+        axes = event.inaxes
+        for other, tip in tips.items():
+            if other is not axes and tip.get_visible():
+                tip.set_visible(False)
+                figure.canvas.draw_idle()
+        if axes is None or axes.get_gid() != GID_SCATTER:
+            return
+        if axes not in tips:
+            tips[axes] = axes.annotate(
+                '', (0, 0), textcoords='offset points', xytext=(8, 8),
+                fontsize='small', gid=GID_HOVER, zorder=10, visible=False,
+                annotation_clip=False, bbox=dict(boxstyle='round,pad=0.3',
+                                                 facecolor='#ffffe0', alpha=0.95))
+            tips[axes].set_in_layout(False)
+        tip = tips[axes]
+        for points in reversed(axes.collections):  # the ones drawn on top first
+            movies = getattr(points, 'movies', None)
+            hit, found = points.contains(event) if movies else (False, {})
+            if hit:
+                index = found['ind'][0]
+                ids, frames, travels = movies
+                tip.xy = points.get_offsets()[index]
+                # towards the middle of the axes, to stay inside them
+                right = tip.xy[0] > sum(axes.get_xlim()) / 2
+                high = tip.xy[1] > sum(axes.get_ylim()) / 2
+                tip.set_horizontalalignment('right' if right else 'left')
+                tip.set_verticalalignment('top' if high else 'bottom')
+                tip.xyann = (-8 if right else 8, -8 if high else 8)
+                tip.set_text('id %d: %s Å, %s Å (%s)' % (
+                    ids[index], _short(frames[index]), _short(travels[index]),
+                    points.get_gid().replace(GID_BEYOND, '')))
+                tip.set_visible(True)
+                figure.canvas.draw_idle()
+                return
+        if tip.get_visible():
+            tip.set_visible(False)
+            figure.canvas.draw_idle()
+    figure.canvas.mpl_connect('motion_notify_event', onMove)
+    return figure
+
+
 def save_summary_png(path, arrays, rule, frameLimit, movieLimit,
                      dpi=SUMMARY_DPI, **options):
     """Write the summary figure as a PNG, replacing `path` atomically:
@@ -176,9 +248,10 @@ def save_summary_png(path, arrays, rule, frameLimit, movieLimit,
 # -------------------------- Axes ---------------------------------------------
 def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
                    autoLimit=None, autoNote='', missing=None):
-    """Stacked histogram of one metric (A): accepted movies below, discarded
-    above, the limit as a vertical line. NaN values are counted, not binned;
-    values beyond the axis go into the last bin.
+    """Stacked histogram of one metric (Å): accepted movies below, discarded
+    above, the limit as a vertical line, the legend under the axes. NaN
+    values are counted, not binned; values beyond the axis go into the last
+    bin. The y axis leaves room above the tallest bar.
 
     autoLimit: an automatic threshold to draw too (A); autoNote: a legend
     note instead, when it has none yet. missing: per movie, why its value
@@ -186,7 +259,7 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
     values = np.asarray(values, dtype=float)
     accepted = np.asarray(accepted, dtype=bool)
     valid = np.isfinite(values)
-    axes.set_xlabel('%s (A)' % quantity)
+    axes.set_xlabel('%s (Å)' % quantity)
     axes.set_ylabel('movies')
     axes.set_title('%s (%d movies)' % (quantity.capitalize(), len(values)))
     if not len(values):
@@ -203,10 +276,14 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
     axes.bar(edges[:-1], droppedCounts, width, bottom=keptCounts, align='edge',
              color=DISCARDED_COLOR, label='discarded (%d)' % droppedCounts.sum())
     axes.set_xlim(0.0, upper)
+    tallest = int((keptCounts + droppedCounts).max())
+    # room above the tallest bar, so that it is seen not to be cut
+    axes.set_ylim(0.0, max(tallest * HEADROOM, tallest + 1))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     handles, _ = axes.get_legend_handles_labels()
     if limit is not None:
         handles.append(axes.axvline(limit, gid=GID_LIMIT, **LIMIT_STYLE,
-                                    label='limit %g A%s'
+                                    label='limit %g Å%s'
                                     % (limit, _offAxis(limit, upper))))
     if autoLimit is not None:
         handles.append(axes.axvline(autoLimit, gid=GID_AUTO, **AUTO_STYLE,
@@ -215,20 +292,21 @@ def plot_histogram(axes, values, accepted, limit=None, quantity=FRAME_LABEL, *,
         handles.append(_note(autoNote))
     beyond = int(np.sum(values[valid] > upper))
     if beyond:
-        handles.append(_note('%d above %.3g A, in the last bin' % (beyond, upper)))
+        handles.append(_note('%d above %.3g Å, in the last bin' % (beyond, upper)))
     handles += _missingNotes(valid, missing)
-    axes.legend(handles=handles, fontsize='small', loc='upper right')
+    _legendBelow(axes, handles)
 
 
 def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
     """Max frame shift (x) against total travel (y), coloured by decision,
     the region the rule rejects shaded, the automatic thresholds in force
-    drawn when auto is given. Points beyond the axes are drawn on their
-    edge."""
+    drawn when auto is given. Discarded movies are drawn larger, and named
+    (see _drawPoints); movies beyond the axes are drawn as triangles at the
+    edge, pointing the way they are off."""
     frame, travel, accepted, valid = _metrics(arrays)
     axes.set_gid(GID_SCATTER)
-    axes.set_xlabel('%s (A)' % FRAME_LABEL)
-    axes.set_ylabel('%s (A)' % MOVIE_LABEL)
+    axes.set_xlabel('%s (Å)' % FRAME_LABEL)
+    axes.set_ylabel('%s (Å)' % MOVIE_LABEL)
     axes.set_title('%s vs %s (%d movies)' % (FRAME_LABEL.capitalize(),
                                              MOVIE_LABEL, len(frame)))
     if not len(frame):
@@ -247,11 +325,11 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
         label='rejected by rule %s' % motion.RULE_NAMES[rule]))
     if frameLimit is not None:
         axes.axvline(frameLimit, gid=GID_LIMIT, **LIMIT_STYLE,
-                     label='max frame shift limit %g A%s'
+                     label='max frame shift limit %g Å%s'
                      % (frameLimit, _offAxis(frameLimit, xRange[1])))
     if movieLimit is not None:
         axes.axhline(movieLimit, gid=GID_LIMIT, **dict(LIMIT_STYLE, linestyle=':'),
-                     label='max movie shift limit %g A%s'
+                     label='max movie shift limit %g Å%s'
                      % (movieLimit, _offAxis(movieLimit, yRange[1])))
     if frameAuto is not None:
         axes.axvline(frameAuto, gid=GID_AUTO, **AUTO_STYLE, label='%s: %s' % (
@@ -259,34 +337,23 @@ def plot_scatter(axes, arrays, rule, frameLimit, movieLimit, *, auto=None):
     if travelAuto is not None:
         axes.axhline(travelAuto, gid=GID_AUTO, **AUTO_STYLE, label='%s: %s' % (
             MOVIE_LABEL, _autoLabel(travelAuto, yRange[1])))
-    size = 14 if valid.sum() < 2000 else 4
-    offScale = 0
-    for isAccepted, color, name in ((True, ACCEPTED_COLOR, 'accepted'),
-                                    (False, DISCARDED_COLOR, 'discarded')):
-        chosen = valid & (accepted == isAccepted)
-        x, y = np.clip(frame[chosen], *xRange), np.clip(travel[chosen], *yRange)
-        offScale += int(np.sum((x != frame[chosen]) | (y != travel[chosen])))
-        axes.scatter(x, y, s=size, color=color, alpha=0.7, linewidths=0,
-                     rasterized=True, clip_on=False, gid=name,
-                     label='%s (%d)' % (name, chosen.sum()))
     axes.set_xlim(*xRange)
     axes.set_ylim(*yRange)
-    handles, _ = axes.get_legend_handles_labels()
+    handles = _drawPoints(axes, arrays, xRange, yRange)
     if any(automatic.get(criterion, 0.0) is None
            for criterion in (motion.CRITERION_FRAME, motion.CRITERION_MOVIE)):
         handles.append(_note(_autoNote(auto)))
-    if offScale:
-        handles.append(_note('%d beyond the axes, drawn on the edge' % offScale))
     invalid = int(np.sum(~valid))
     if invalid:
         handles.append(_note('invalid alignment (%d), not plotted' % invalid))
-    axes.legend(handles=handles, fontsize='small', loc='upper center',
-                bbox_to_anchor=(0.5, -0.14), ncol=2)
+    _legendBelow(axes, handles)
 
 
 def plot_trajectory(axes, trajectory):
-    """A movie's path in A relative to its first frame, with the start, the
-    end, every few frames numbered and its largest frame step in bold.
+    """A movie's path in Å relative to its first frame, with the start, the
+    end, every few frames numbered (frames at the same place share one
+    label), its largest frame step highlighted under the path and an
+    arrowhead on each long step.
 
     Frames are numbered as the movie's when the aligned range agrees with
     the shifts, from 1 when no range is known; when they disagree, the
@@ -303,7 +370,7 @@ def plot_trajectory(axes, trajectory):
         trajectory.accepted, UNKNOWN_COLOR)
     decision = {True: 'accepted', False: 'discarded'}.get(trajectory.accepted, '')
     if measured.is_valid:
-        detail = '%s %.2f A, %s %.2f A' % (FRAME_LABEL, measured.max_frame_shift,
+        detail = '%s %.2f Å, %s %.2f Å' % (FRAME_LABEL, measured.max_frame_shift,
                                            MOVIE_LABEL, measured.total_travel)
         if unknown:
             detail += '\n%s: %s' % (motion.FRAMES_UNKNOWN, unknown)
@@ -313,8 +380,8 @@ def plot_trajectory(axes, trajectory):
     axes.set_title('%s\n%s' % (trajectory.label,
                                ', '.join(filter(None, [decision, detail]))),
                    fontsize='medium')
-    axes.set_xlabel('x (A)')
-    axes.set_ylabel('y (A)')
+    axes.set_xlabel('x (Å)')
+    axes.set_ylabel('y (Å)')
     rate = _positive(trajectory.samplingRate)
     drawable = np.flatnonzero(np.isfinite(x) & np.isfinite(y)) if len(x) == len(y) else []
     if rate is None or not len(drawable):
@@ -323,24 +390,35 @@ def plot_trajectory(axes, trajectory):
         return
     first = drawable[0]  # the reference: frame 1 unless its shift is unusable
     xA, yA = (x - x[first]) * rate, (y - y[first]) * rate
-    axes.plot(xA, yA, '-', color=color, marker='.', markersize=4, linewidth=1)
+    axes.plot(xA, yA, '-', color=color, marker='.', markersize=4, linewidth=1,
+              zorder=2)
     axes.plot(xA[first:first + 1], yA[first:first + 1], 'o', color=color,
-              markersize=8, label='%s %d' % (unit, offset + first + 1))
+              markersize=8, label='%s %d' % (unit, offset + first + 1),
+              zorder=2.2)
     axes.plot(xA[-1:], yA[-1:], 's', color=color, markersize=7,
-              label='%s %d' % (unit, offset + len(x)))
+              label='%s %d' % (unit, offset + len(x)), zorder=2.2)
+    steps = np.hypot(np.diff(xA), np.diff(yA))
     if len(x) > 1 and measured.is_valid and measured.max_frame_shift > 0:
+        # Under the path, so that a step back over it stays visible
         step = int(np.nanargmax(motion.frame_steps(x, y)))
-        axes.plot(xA[step:step + 2], yA[step:step + 2], '-', color='black',
-                  linewidth=2.5, label='largest step, %ss %d-%d'
+        axes.plot(xA[step:step + 2], yA[step:step + 2], **LARGEST_STEP_STYLE,
+                  label='largest step, %ss %d-%d'
                   % (unit, offset + step + 1, offset + step + 2))
-    for frame in annotated_frames(len(x)):
-        if not (np.isfinite(xA[frame - 1]) and np.isfinite(yA[frame - 1])):
-            continue
-        axes.annotate(str(offset + frame), (xA[frame - 1], yA[frame - 1]),
-                      textcoords='offset points', xytext=(4, 4),
-                      fontsize='x-small')
+    extent = max(np.ptp(xA[drawable]), np.ptp(yA[drawable]))
+    for index in np.flatnonzero(np.isfinite(steps) & (steps >= ARROW_STEP * extent)
+                                & (steps > 0)):
+        _arrowhead(axes, (xA[index], yA[index]), (xA[index + 1], yA[index + 1]),
+                   color)
+    labels = []
+    for frames, (px, py) in frame_groups(xA, yA, annotated_frames(len(x))):
+        labels.append(axes.annotate(
+            frame_list([offset + frame for frame in frames]), (px, py),
+            textcoords='offset points', xytext=(4, 4), fontsize='x-small',
+            ha='left', va='bottom', gid=GID_FRAME_LABEL))
+    _LabelPlacer(axes, labels, np.column_stack([xA, yA])[drawable])
     axes.set_aspect('equal', adjustable='datalim')
-    axes.legend(fontsize='x-small')
+    _legendBelow(axes, axes.get_legend_handles_labels()[0], fontsize='x-small',
+                 ncol=3)
 
 
 # -------------------------- Choosing movies ----------------------------------
@@ -384,7 +462,7 @@ def headline(arrays, rule, frameLimit, movieLimit):
     """'<n> movies: <a> accepted, <d> discarded (...)', with the rule."""
     frame, _, accepted, valid = _metrics(arrays)
     frameLimit, movieLimit = _usedLimits(rule, frameLimit, movieLimit)
-    limits = ', '.join(['%s %g A' % (name, limit) for name, limit in
+    limits = ', '.join(['%s %g Å' % (name, limit) for name, limit in
                         (('max frame shift', frameLimit),
                          ('max movie shift', movieLimit)) if limit is not None])
     rule = 'rule %s (%s)' % (motion.RULE_NAMES[rule], limits)
@@ -402,11 +480,11 @@ def dose_headline(arrays, earlyLimit=None, lateLimit=None, auto=None,
     with the automatic thresholds' line when they judge early motion."""
     accepted = np.asarray(arrays['accepted'], dtype=bool)
     limits = '; '.join('%s %s' % (name, 'not used' if limit is None
-                                  else '%g A' % limit)
+                                  else '%g Å' % limit)
                        for name, limit in (('max early motion', earlyLimit),
                                            ('max late motion', lateLimit)))
     if doseCutoff is not None:
-        limits += '; early until %g e/A2' % doseCutoff
+        limits += '; early until %g e/Å²' % doseCutoff
     if not len(accepted):
         line = '%s; %s' % (NO_MOVIES.capitalize(), limits)
     else:
@@ -441,9 +519,10 @@ def has_dose_metrics(arrays):
 
 
 def axis_limit(values, limit=None):
-    """Upper end of an axis (A) showing the bulk of the values and the limit;
+    """Upper end of an axis (Å) showing the bulk of the values and the limit;
     a few extreme values do not squash the rest, and neither does a limit
-    more than LIMIT_REACH times beyond the values."""
+    more than LIMIT_REACH times beyond the values. Values up to
+    OUTLIER_REACH times that end are shown too: only the far ones are not."""
     values = np.asarray(values, dtype=float)
     candidates = [1.0]
     bulk = (min(1.02 * values.max(), 3.0 * np.percentile(values, 90))
@@ -453,7 +532,9 @@ def axis_limit(values, limit=None):
         candidates.append(1.25 * limit)
     if bulk is not None:
         candidates.append(bulk)
-    return float(max(candidates))
+    upper = float(max(candidates))
+    near = values[values <= OUTLIER_REACH * upper]
+    return max(upper, 1.1 * float(near.max())) if len(near) else upper
 
 
 def rejection_region(rule, frameLimit, movieLimit, xRange, yRange):
@@ -488,6 +569,41 @@ def annotated_frames(nFrames, labels=8):
     if nFrames - 1 in frames and nFrames - 1 > 1 and every > 1:
         frames.discard(nFrames - 1)  # too close to the last label
     return sorted(frames)
+
+
+def frame_groups(x, y, frames):
+    """The frames to label (1-based numbers) grouped by place, as
+    [(frames, (x, y)), ...]: frames within 1 % of the path's extent of a
+    group's first frame share its label. Frames without a position are left
+    out."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return []
+    tolerance = 0.01 * max(np.ptp(x[finite]), np.ptp(y[finite]))
+    groups = []
+    for frame in frames:
+        if not finite[frame - 1]:
+            continue
+        for members, (gx, gy) in groups:
+            if math.hypot(x[frame - 1] - gx, y[frame - 1] - gy) <= tolerance:
+                members.append(frame)
+                break
+        else:
+            groups.append(([frame], (x[frame - 1], y[frame - 1])))
+    return groups
+
+
+def frame_list(frames):
+    """'1-3, 5, 7, 8': frame numbers, runs of three or more shortened."""
+    runs = []
+    for frame in sorted(frames):
+        if runs and frame == runs[-1][-1] + 1:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return ', '.join('%d-%d' % (run[0], run[-1]) if len(run) > 2
+                     else ', '.join(map(str, run)) for run in runs)
 
 
 def _positive(value):
@@ -526,7 +642,7 @@ def _title(arrays, rule, frameLimit, movieLimit, auto, earlyLimit=None,
            lateLimit=None):
     """The headline, the dose limits drawn, and the automatic thresholds."""
     lines = [headline(arrays, rule, frameLimit, movieLimit)]
-    doseLimits = ', '.join('%s %g A' % (name, limit) for name, limit in
+    doseLimits = ', '.join('%s %g Å' % (name, limit) for name, limit in
                            (('max early motion', earlyLimit),
                             ('max late motion', lateLimit)) if limit is not None)
     if doseLimits:
@@ -537,11 +653,20 @@ def _title(arrays, rule, frameLimit, movieLimit, auto, earlyLimit=None,
 
 
 def _narrow(title, width=SCATTER_TITLE_WIDTH):
-    """A title in lines of at most about `width` characters, broken after
-    its semicolons and the automatic thresholds' '(...):' first."""
-    pieces = title.replace('; ', ';\n').replace('): ', '):\n').split('\n')
-    return '\n'.join(textwrap.fill(piece, width, break_long_words=False)
-                     for piece in pieces)
+    """A title in lines of at most about `width` characters, broken only
+    between phrases: after '; ', ', ' or ': ', or before ' ('. A phrase
+    longer than a line keeps its line."""
+    lines = []
+    for paragraph in title.split('\n'):
+        line = ''
+        for phrase in re.split(r'(?<=[;,:]) | (?=\()', paragraph):
+            if line and len(line) + 1 + len(phrase) > width:
+                lines.append(line)
+                line = phrase
+            else:
+                line = line + ' ' + phrase if line else phrase
+        lines.append(line)
+    return '\n'.join(lines)
 
 
 def _axisUpper(values, *limits):
@@ -556,7 +681,7 @@ def _autoNote(auto):
 
 
 def _autoLabel(limit, upper):
-    return 'automatic, %.2f A%s' % (limit, _offAxis(limit, upper))
+    return 'automatic, %.2f Å%s' % (limit, _offAxis(limit, upper))
 
 
 def _offAxis(limit, upper):
@@ -625,11 +750,11 @@ def _note(text):
 
 def _sayNoDose(axes, quantity, movies, limit):
     """An early/late motion panel when no movie has dose information."""
-    axes.set_xlabel('%s (A)' % quantity)
+    axes.set_xlabel('%s (Å)' % quantity)
     axes.set_title('%s (%d movies)' % (quantity.capitalize(), movies))
     axes.set_xticks([])
     axes.set_yticks([])
-    text = NO_DOSE + ('\n(limit %g A not applied)' % limit if limit is not None
+    text = NO_DOSE + ('\n(limit %g Å not applied)' % limit if limit is not None
                       else '')
     axes.text(0.5, 0.5, text, ha='center', va='center', transform=axes.transAxes)
 
@@ -647,3 +772,194 @@ def _prepared(figure, size):
         figure.set_size_inches(*size)
     figure.set_layout_engine('constrained')
     return figure
+
+
+# -------------------------- Markers and labels -------------------------------
+BEYOND_CORNER = MarkerStyle('^', transform=Affine2D().rotate_deg(-45))
+MARK = 4.5  # points: half the size of a marker that labels keep off
+
+
+def _drawPoints(axes, arrays, xRange, yRange):
+    """The scatter plot's points; returns their legend handles.
+
+    Accepted movies are small dots, discarded ones larger and outlined.
+    A movie beyond an axis is a triangle just inside that edge, pointing
+    out (to the right, up, or to the corner for both); the discarded ones
+    are named, with their values."""
+    frame, travel, accepted, valid = _metrics(arrays)
+    ids = np.asarray(arrays['id'])
+    (x0, x1), (y0, y1) = xRange, yRange
+    beyondX, beyondY = valid & (frame > x1), valid & (travel > y1)
+    beyond = beyondX | beyondY
+    px = np.where(beyondX, x1 - BEYOND_INSET * (x1 - x0), frame)
+    py = np.where(beyondY, y1 - BEYOND_INSET * (y1 - y0), travel)
+    many = valid.sum() >= 2000
+    handles = []
+    for isAccepted, color, name in ((True, ACCEPTED_COLOR, 'accepted'),
+                                    (False, DISCARDED_COLOR, 'discarded')):
+        chosen = valid & (accepted == isAccepted)
+        inside = chosen & ~beyond
+        style = (dict(s=4 if many else 14, alpha=0.7, linewidths=0)
+                 if isAccepted else
+                 dict(s=8 if many else 30, edgecolors='#6b0f1a',
+                      linewidths=0.3 if many else 0.6, zorder=3))
+        points = axes.scatter(px[inside], py[inside], color=color,
+                              rasterized=True, gid=name,
+                              label='%s (%d)' % (name, chosen.sum()), **style)
+        points.movies = (ids[inside], frame[inside], travel[inside])
+        handles.append(points)
+        for where, marker in ((beyondX & ~beyondY, '>'),
+                              (beyondY & ~beyondX, '^'),
+                              (beyondX & beyondY, BEYOND_CORNER)):
+            off = chosen & where
+            if off.any():
+                points = axes.scatter(px[off], py[off], s=70, marker=marker,
+                                      color=color, edgecolors='black',
+                                      linewidths=0.8, zorder=4,
+                                      gid=name + GID_BEYOND)
+                points.movies = (ids[off], frame[off], travel[off])
+    if beyond.any():
+        handles.append(Line2D([], [], linestyle='none', marker='>',
+                              markersize=8, markerfacecolor='white',
+                              markeredgecolor='black',
+                              label='beyond the axes (%d): at the edge, '
+                                    'pointing out' % beyond.sum()))
+    _nameDiscarded(axes, arrays, px, py, valid & ~accepted, beyond)
+    return handles
+
+
+def _nameDiscarded(axes, arrays, px, py, discarded, beyond):
+    """Label the discarded movies at their markers: 'id 89' (or 'ids 5,
+    29' for movies at the same place), and with their values when beyond
+    the axes. At most SCATTER_LABELS places: those beyond the axes first,
+    then those that travelled the most."""
+    ids = np.asarray(arrays['id'])
+    frame, travel = _metrics(arrays)[:2]
+    (x0, x1), (y0, y1) = axes.get_xlim(), axes.get_ylim()
+    places = {}
+    for index in np.flatnonzero(discarded):
+        key = (round((px[index] - x0) / (x1 - x0) * 200),
+               round((py[index] - y0) / (y1 - y0) * 200))
+        places.setdefault(key, []).append(index)
+    groups = sorted(places.values(), key=lambda group: (
+        not beyond[group].any(), -travel[group].max()))[:SCATTER_LABELS]
+    labels = []
+    for group in groups:
+        group = sorted(group, key=lambda index: (-travel[index], ids[index]))
+        if beyond[group].any():
+            lines = ['id %d: %s Å, %s Å' % (ids[index], _short(frame[index]),
+                                            _short(travel[index]))
+                     for index in group[:3]]
+            if len(group) > 3:
+                lines.append('and %d more' % (len(group) - 3))
+            text = '\n'.join(lines)
+        else:
+            shown = sorted(int(ids[index]) for index in group)
+            text = ('id %d' % shown[0] if len(shown) == 1 else 'ids ' + ', '.join(
+                map(str, shown[:4])) + (' and %d more' % (len(shown) - 4)
+                                        if len(shown) > 4 else ''))
+        labels.append(axes.annotate(
+            text, (px[group[0]], py[group[0]]), textcoords='offset points',
+            xytext=(4, 4), ha='left', va='bottom', fontsize='x-small',
+            color='#6b0f1a', gid=GID_MOVIE_LABEL, zorder=5,
+            bbox=dict(boxstyle='round,pad=0.15', facecolor='white',
+                      edgecolor='none', alpha=0.85),
+            arrowprops=dict(arrowstyle='-', color='0.35', linewidth=0.6,
+                            shrinkA=0, shrinkB=4)))
+    _LabelPlacer(axes, labels, np.column_stack([px, py])[discarded])
+
+
+def _short(value):
+    """A value in Å with as many digits as it needs: 2422, 64.9, 4.31."""
+    return '%.0f' % value if value >= 100 else '%.1f' % value \
+        if value >= 10 else '%.2f' % value
+
+
+def _arrowhead(axes, start, end, color):
+    """An arrowhead on the step from start to end, 40 % along it (a step
+    back over the same line gets its own, elsewhere)."""
+    start, end = np.asarray(start), np.asarray(end)
+    axes.annotate('', xy=start + 0.45 * (end - start),
+                  xytext=start + 0.4 * (end - start),
+                  arrowprops=dict(arrowstyle='-|>,head_length=0.6,head_width=0.3',
+                                  color=color, linewidth=0.6,
+                                  mutation_scale=14, shrinkA=0, shrinkB=0),
+                  gid=GID_STEP_ARROW, zorder=2.5).set_in_layout(False)
+
+
+def _legendBelow(axes, handles, fontsize='small', ncol=2):
+    """The axes' legend under it, below its x label: never over the data."""
+    below = offset_copy(axes.transAxes, fig=axes.figure, y=-LEGEND_GAP,
+                        units='points')
+    return axes.legend(handles=handles, fontsize=fontsize, ncol=ncol,
+                       loc='upper center', bbox_to_anchor=(0.5, 0.0),
+                       bbox_transform=below)
+
+
+class _LabelPlacer(Artist):
+    """Places an axes' labels each time it is drawn, when the layout is
+    known: each next to its point, inside the axes, off the labels placed
+    before it and, as far as it can, off the given points (data)."""
+
+    def __init__(self, axes, labels, points=()):
+        super().__init__()
+        self.labels = list(labels)
+        self.points = np.asarray(points, dtype=float).reshape(-1, 2)
+        self.set_zorder(-10)  # drawn before the labels
+        self.set_in_layout(False)
+        for label in self.labels:
+            label.set_in_layout(False)
+        axes.add_artist(self)
+
+    def draw(self, renderer):
+        if self.labels:
+            place_labels(self.axes, self.labels, self.points, renderer)
+
+
+def place_labels(axes, labels, points, renderer):
+    """Move each annotation (offset points, ha left, va bottom) to the first
+    of a ring of places around its point that is inside the axes and
+    overlaps nothing placed, else to the place that overlaps least."""
+    frame = axes.get_window_extent(renderer)
+    pt = renderer.points_to_pixels(1.0)
+    marks = axes.transData.transform(points) if len(points) else np.empty((0, 2))
+    marks = marks[np.isfinite(marks).all(axis=1)]
+    obstacles = np.hstack([marks - MARK * pt, marks + MARK * pt])  # x0 y0 x1 y1
+    placed = np.empty((0, 4))
+    for label in labels:
+        label.xyann = (0, 0)
+        label.update_positions(renderer)
+        size = Text.get_window_extent(label, renderer)
+        w, h = size.width / pt + 2, size.height / pt + 2  # and a margin
+        ax, ay = axes.transData.transform(label.xy)
+        best = None
+        for radius in (MARK, 9, 16, 28, 44):
+            for dx, dy in ((radius, 0.4 * radius), (radius, -h - 0.4 * radius),
+                           (-w - radius, 0.4 * radius),
+                           (-w - radius, -h - 0.4 * radius),
+                           (-w / 2, radius), (-w / 2, -h - radius),
+                           (radius, -h / 2), (-w - radius, -h / 2)):
+                x0, y0 = ax + dx * pt, ay + dy * pt
+                box = np.array([x0, y0, x0 + w * pt, y0 + h * pt])
+                inside = _overlaps(box, np.array([[frame.x0, frame.y0,
+                                                   frame.x1, frame.y1]]))[0]
+                cost = (1e6 * ((box[2] - box[0]) * (box[3] - box[1]) - inside)
+                        + 1e3 * _overlaps(box, placed).sum()
+                        + _overlaps(box, obstacles).sum())
+                if best is None or cost < best[0]:
+                    best = (cost, radius, dx + 1, dy + 1, box)
+            if best[0] == 0:
+                break
+        _, radius, dx, dy, box = best
+        label.xyann = (dx, dy)
+        if label.arrow_patch is not None:  # a leader only when it is away
+            label.arrow_patch.set_visible(radius >= 16)
+        placed = np.vstack([placed, box])
+
+
+def _overlaps(box, others):
+    """Areas of the intersections of a box with others (x0, y0, x1, y1
+    rows, display units)."""
+    width = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    height = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return np.clip(width, 0, None) * np.clip(height, 0, None)

@@ -1,6 +1,7 @@
 """Movie maxshift: split aligned movies, and their micrographs, by how much
 the movies moved."""
 import functools
+import inspect
 import itertools
 import json
 import os
@@ -264,10 +265,12 @@ def _finiteOrNone(value):
 
 class XmippProtMovieMaxShift(ProtProcessMovies):
     """Discards aligned movies that moved too much, and splits the micrographs
-    made from them the same way. Uses the shifts stored by the alignment
-    protocol: the largest frame-to-frame shift and the total travel (path
-    length), both in A. Each output item carries its metrics and, when
-    discarded, the reason. Works in streaming."""
+    made from them the same way.
+
+    It reads the shifts stored by the alignment protocol and measures the
+    largest frame-to-frame shift and the total travel (path length), both
+    in Å. Each output item carries its metrics and, when discarded, the
+    reason. Works in streaming."""
     _label = 'movie maxshift'
     _devStatus = PROD
     _references = ['delaRosaTrevin2016']
@@ -297,18 +300,22 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         form.addParam('rejType', params.EnumParam, choices=self.REJ_TYPES,
                       default=self.REJ_OR, label='Rejection type',
                       display=params.EnumParam.DISPLAY_COMBO,
-                      help='by frame: discard when a frame-to-frame shift '
-                           'exceeds the max frame shift. by whole movie: '
-                           'discard when the total travel exceeds the max '
-                           'movie shift. and / or: both or either. Limits '
-                           'are inclusive: a movie at a limit is accepted.')
+                      help='Which limits discard a movie:\n'
+                           'by frame: a frame-to-frame shift over the max '
+                           'frame shift.\n'
+                           'by whole movie: a total travel over the max '
+                           'movie shift.\n'
+                           'by frame and movie: both over their limits.\n'
+                           'by frame or movie: either over its limit.\n'
+                           'Limits are inclusive: a movie exactly at a limit '
+                           'is accepted.')
         form.addParam('maxFrameShift', params.FloatParam, default=10.0,
                       condition='rejType != %d' % self.REJ_MOVIE,
-                      label='Max frame shift (A)',
+                      label='Max frame shift (Å)',
                       help='Largest allowed shift between consecutive frames.')
         form.addParam('maxMovieShift', params.FloatParam, default=45.0,
                       condition='rejType != %d' % self.REJ_FRAME,
-                      label='Max movie shift (A)',
+                      label='Max movie shift (Å)',
                       help='Largest allowed total travel: the sum of all '
                            'frame-to-frame shifts.')
         form.addParam('pollInterval', params.FloatParam, default=5.0,
@@ -333,20 +340,23 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         form.addSection(label='Optional criteria')
         form.addParam('doseCutoff', params.FloatParam,
                       default=motion.DEFAULT_CUTOFF_DOSE,
-                      label='Early motion dose cutoff (e/A2)',
+                      label='Early motion dose cutoff (e/Å²)',
                       help='Early motion (RELION\'s definition) is the motion '
                            'of the frames until this accumulated dose, late '
                            'motion the rest. Needs the dose per frame in the '
                            'movies\' acquisition; without it both are '
                            'reported as unavailable.')
         form.addParam('maxEarlyMotion', params.FloatParam, allowsNull=True,
-                      label='Max early motion (A)',
+                      label='Max early motion (Å)',
                       help='Empty: not used. A movie over it is discarded, in '
                            'addition to the rejection type. Movies without '
                            'dose information are not checked (noted).')
         form.addParam('maxLateMotion', params.FloatParam, allowsNull=True,
-                      label='Max late motion (A)',
+                      label='Max late motion (Å)',
                       help='Empty: not used. As the max early motion.')
+        # A section of its own: with the optional criteria, its fields would
+        # not fit in the form without scrolling.
+        form.addSection(label='Automatic thresholds')
         form.addParam('useAutoThresholds', params.BooleanParam, default=False,
                       label='Automatic thresholds?',
                       help='Learn what is normal for this session and also '
@@ -815,6 +825,13 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         return self._getExtraPath('motion_summary.png')
 
     # -------------------------- INFO functions ------------------------------
+    @classmethod
+    def getHelpText(cls):
+        """The form's Help: the class docstring without its source
+        indentation, one line per paragraph (the help window wraps them)."""
+        return '\n\n'.join(' '.join(paragraph.split()) for paragraph in
+                             inspect.cleandoc(cls.getDoc()).split('\n\n'))
+
     def _validate(self):
         errors = []
         if self.rejType.get() not in range(len(self.REJ_TYPES)):
@@ -822,9 +839,9 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                           % ', '.join(self.REJ_TYPES))
             return errors
         if self.rejType.get() != self.REJ_MOVIE and not self.maxFrameShift.get() > 0:
-            errors.append('Max frame shift must be a positive number of A.')
+            errors.append('Max frame shift must be a positive number of Å.')
         if self.rejType.get() != self.REJ_FRAME and not self.maxMovieShift.get() > 0:
-            errors.append('Max movie shift must be a positive number of A.')
+            errors.append('Max movie shift must be a positive number of Å.')
         if not self.pollInterval.get() > 0:
             errors.append('The polling interval must be positive.')
         if self.upstreamGrace.get() is not None and self.upstreamGrace.get() < 0:
@@ -862,13 +879,13 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         rule, frameLimit, movieLimit = self._rule()
         limits = []
         if motion.uses_frame_limit(rule):
-            limits.append('max frame shift %g A' % frameLimit)
+            limits.append('max frame shift %g Å' % frameLimit)
         if motion.uses_movie_limit(rule):
-            limits.append('max movie shift %g A' % movieLimit)
+            limits.append('max movie shift %g Å' % movieLimit)
         for name, label in (('maxEarlyMotion', 'max early motion'),
                             ('maxLateMotion', 'max late motion')):
             if getattr(self, name).get() is not None:
-                limits.append('%s %g A (dose cutoff %g e/A2)'
+                limits.append('%s %g Å (dose cutoff %g e/Å²)'
                               % (label, getattr(self, name).get(),
                                  self.doseCutoff.get()))
         summary = ['Rule: %s (%s)' % (self.REJ_TYPES[rule], ', '.join(limits))]
@@ -904,7 +921,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         counts = json.loads(self.motionStats.get())['counts']
         rule, frameLimit, movieLimit = self._rule()
         return ['Aligned movies were screened by their global motion with the '
-                'rule "%s" (max frame shift %g A, max movie shift %g A, '
+                'rule "%s" (max frame shift %g Å, max movie shift %g Å, '
                 'limits inclusive): %d of %d movies were discarded.'
                 % (self.REJ_TYPES[rule], frameLimit, movieLimit,
                    counts.get('processed', 0) - counts.get('accepted', 0),

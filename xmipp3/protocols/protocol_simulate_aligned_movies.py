@@ -64,9 +64,9 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
 
         form.addSection(label='Acquisition')
         form.addParam('samplingRate', params.FloatParam, default=0.0,
-                      label='Movie sampling rate (A/px)',
+                      label='Movie sampling rate (Å/px)',
                       help='0: the first trajectory\'s pixel size. Shifts are '
-                           'rescaled so each trajectory keeps its motion in A. '
+                           'rescaled so each trajectory keeps its motion in Å. '
                            'A negative value makes a corrupt set, for tests.')
         form.addParam('micBinning', params.FloatParam, default=1.0,
                       label='Micrograph binning',
@@ -80,10 +80,10 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
         form.addParam('magnification', params.IntParam, default=50000,
                       label='Magnification')
         form.addParam('dosePerFrame', params.FloatParam, default=1.0,
-                      label='Dose per frame (e/A2)',
+                      label='Dose per frame (e/Å²)',
                       help='Used unless the trajectory file gives one.')
         form.addParam('doseInitial', params.FloatParam, default=0.0,
-                      label='Initial dose (e/A2)')
+                      label='Initial dose (e/Å²)')
 
         form.addSection(label='Streaming')
         form.addParam('batchSize', params.IntParam, default=10,

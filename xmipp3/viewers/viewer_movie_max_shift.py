@@ -39,8 +39,9 @@ SET_COLUMNS = ' '.join(('id', 'enabled', '_micName', ATTR_MAX_FRAME_SHIFT,
 TRAJECTORIES_DISCARDED = 3  # by default, plus one typical accepted movie
 # What the histograms button shows, in the order of its combo box
 HISTOGRAMS_MOTION, HISTOGRAMS_DOSE = range(2)
+# (short enough for the form's combo box to show them whole)
 HISTOGRAM_CHOICES = ('max frame shift and total travel',
-                     'early motion, late motion, first-third mean step')
+                     'early/late motion, first-third step')
 
 
 class XmippMovieMaxShiftViewer(ProtocolViewer):
@@ -71,7 +72,10 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                        label='Max frame shift vs total travel',
                        help='One point per movie; the region the rule '
                             'rejects is shaded, the automatic thresholds in '
-                            'force drawn dash-dot when used.')
+                            'force drawn dash-dot when used. Discarded movies '
+                            'are larger and named by id; a movie beyond the '
+                            'axes is a triangle at the edge pointing out, '
+                            'with its values.')
         group = form.addGroup('Trajectories')
         group.addParam('trajectoryMovies', params.StringParam, default='',
                        label='Movies (ids or micNames)',
@@ -81,7 +85,10 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                             'travel).' % TRAJECTORIES_DISCARDED)
         group.addParam('displayTrajectories', params.LabelParam,
                        label='Show their trajectories',
-                       help='Path of each movie in A, with frame numbers.')
+                       help='Path of each movie in Å relative to its first '
+                            'frame, with frame numbers (frames at the same '
+                            'place share a label), its largest step '
+                            'highlighted and an arrowhead on each long step.')
         group = form.addGroup('Output sets')
         group.addParam('outputSet', params.EnumParam,
                        choices=[label for _, label in OUTPUT_SETS], default=0,
@@ -153,7 +160,7 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
         from pyworkflow.gui.plotter import Plotter  # pyplot and Tk
         plotter = Plotter(windowTitle='%s: %s' % (self.protocol.getRunName(), title))
         plotter.tightLayoutOn = False  # the figures lay themselves out
-        draw(plotter.getFigure())
+        plots.add_hover(draw(plotter.getFigure()))  # movies named under the mouse
         return plotter
 
     def _rule(self):

@@ -15,7 +15,11 @@ class XmippNotInstalled(RuntimeError):
 
 class Plugin(pwem.Plugin):
     """Pure Python: no binaries, no variables of its own."""
-    _url = 'https://github.com/I2PC/scipion-em-xmipp'
+    # The form's Help shows it as "Documentation or forum url for this
+    # protocol". This plugin has no public page of its own, and Xmipp's is
+    # not about it: point at Scipion's documentation, where its forum and
+    # mailing list are and which the project window's Help opens too.
+    _url = 'https://scipion-em.github.io/docs/'
 
     @classmethod
     def _defineVariables(cls):
