@@ -363,10 +363,13 @@ class MovieFrames:
 
     @property
     def only_first_frames_fail(self):
-        """Discarded, but would pass aligned from a later frame to its end."""
-        return bool(self.passing_range is not None and self.frames is not None
-                    and self.passing_range[1] == self.frames[-1]
-                    and self.passing_range[0] > self.frames[0])
+        """Discarded, but would pass aligned from a frame of its first third
+        to its end."""
+        if self.passing_range is None or self.frames is None:
+            return False
+        first, last = self.passing_range
+        third = self.frames[0] + int(np.ceil(len(self.frames) / 3))
+        return bool(last == self.frames[-1] and self.frames[0] < first <= third)
 
 
 def movie_frames(x, y, first_frame, accepted, rule, frame_limit, movie_limit,

@@ -45,6 +45,7 @@ class Motion:
     quality: str = MOTION_OK
     problem: str = ''
     layout: Optional[ShiftLayout] = None
+    max_step_frame: Optional[int] = None  # frame of the largest step, if numbered
 
     @property
     def is_valid(self):
@@ -125,8 +126,11 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
         max_frame_shift, total_travel = steps.max(), steps.sum()
     if not (np.isfinite(max_frame_shift) and np.isfinite(total_travel)):
         return _invalid(n_frames, 'shifts too large to measure')
+    # a step belongs to the later of its two frames
+    max_step_frame = (layout.first_frame + int(np.argmax(steps)) + 1
+                      if layout.first_frame else None)
     return Motion(float(max_frame_shift), float(total_travel), n_frames,
-                  layout=layout)
+                  layout=layout, max_step_frame=max_step_frame)
 
 
 def format_angstrom(angstrom):
@@ -170,7 +174,9 @@ def decide(motion, rule, max_frame_limit, max_movie_limit):
     if uses_frame_limit(rule) and motion.max_frame_shift > max_frame_limit:
         criteria.append(CRITERION_FRAME)
         details.append('%s Å > %g Å' % (format_angstrom(motion.max_frame_shift),
-                                        max_frame_limit))
+                                        max_frame_limit)
+                       + (' at frame %d' % motion.max_step_frame
+                          if motion.max_step_frame else ''))
     if uses_movie_limit(rule) and motion.total_travel > max_movie_limit:
         criteria.append(CRITERION_MOVIE)
         details.append('%s Å > %g Å' % (format_angstrom(motion.total_travel),
