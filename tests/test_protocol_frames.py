@@ -86,3 +86,20 @@ def test_frame_profile_is_the_sessions_steps_and_says_which_frames_to_drop(proje
     assert re.search(r'Frame profile: frames 1-2 carry 3[34] % of the motion; '
                      r'align from frame 3', summary), summary
     assert 'Movies drift consistently towards 0 deg (R = 1.00 over 60 movies)' in summary
+    # what the viewer and the summary PNG draw of it
+    from PIL import Image
+    from test_viewer import viewer_of
+    from xmipp3.maxshift import plots
+    figure = viewer_of(project, maxshift)._framesFigure()
+    byGid = {axes.get_gid(): axes for axes in figure.axes}
+    profileAxes, polar = byGid[plots.GID_FRAME_PROFILE], byGid[plots.GID_DIRECTIONS]
+    acceptedMedian = profileAxes.get_lines()[0]
+    assert list(acceptedMedian.get_xdata()) == list(range(2, 24))
+    assert list(acceptedMedian.get_ydata()) == medians
+    drop, = [patch for patch in profileAxes.patches if patch.get_gid() == plots.GID_DROP]
+    xs = drop.get_xy()[:, 0]
+    assert (xs.min(), xs.max()) == (pytest.approx(1.5), pytest.approx(3.5))
+    assert sum(bar.get_height() for bar in polar.patches) == 60
+    width, height = Image.open(maxshift.getSummaryPlotPath()).size
+    assert height == round((plots.SUMMARY_DOSE_SIZE[1] + plots.SUMMARY_FRAMES_HEIGHT)
+                           * plots.SUMMARY_DPI)

@@ -113,10 +113,11 @@ def test_chosen_trajectories_by_id_or_micname_and_unknown_ones_reported(project,
 def test_each_button_gives_a_view_and_plots_wrap_the_viewer_figures(project, finished):
     viewer = viewer_of(project, finished)
     views = viewer._getVisualizeDict()
-    assert set(views) == {'displayHistograms', 'displayScatter',
+    assert set(views) == {'displayHistograms', 'displayScatter', 'displayFrames',
                           'displayTrajectories', 'outputSet'}
     expectedAxes = {'displayHistograms': {plots.GID_FRAME_HISTOGRAM, plots.GID_TRAVEL_HISTOGRAM},
                     'displayScatter': {plots.GID_SCATTER},
+                    'displayFrames': {plots.GID_FRAME_PROFILE, plots.GID_DIRECTIONS},
                     'displayTrajectories': {plots.GID_TRAJECTORY}}
     for name, gids in expectedAxes.items():
         plotter, = views[name](name)  # shown only by plotter.show(), not here

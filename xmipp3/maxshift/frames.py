@@ -36,6 +36,8 @@ early motion; the failed high-tilt alignment (a 755 A jump away and back)
 the only single jump; the other tilt movies 155 early motion, 38 irregular,
 10 steady drift; the 13 facility movies 11 early motion, 2 irregular.
 """
+import csv
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -283,28 +285,32 @@ class FrameProfile:
         return FrameStats(frame, total, quantile(0.5), quantile(0.9))
 
     def recommend(self, factor=SETTLED_FACTOR):
-        """The first frame after which the accepted movies' median step stays
-        within factor times the late-frame level (the median of the last
-        third of the frames' medians), looking for larger steps in the first
-        half of the frames only; None without movies."""
-        stats = self.stats(True)
-        if not stats:
-            return None
-        most = max(s.movies for s in stats)
-        stats = [s for s in stats if s.movies >= PROFILE_MIN_SHARE * most]
-        medians = np.array([s.median for s in stats])
-        third = max(1, int(np.ceil(len(stats) / 3)))
-        late = float(np.median(medians[-third:]))
-        # only the first half: a late spike is not motion to align away
-        over = np.flatnonzero(medians[:max(1, len(stats) // 2)] > factor * late)
-        # a step belongs to its frame: the last step over the level moves
-        # that frame, so alignment starts there
-        first_frame = stats[over[-1]].frame if len(over) else stats[0].frame - 1
-        first_seen = stats[0].frame - 1
-        dropped = sum(s.median for s in stats if s.frame <= first_frame)
-        path = float(medians.sum())
-        return Recommendation(first_frame, first_seen,
-                              dropped / path if path > 0 else 0.0, late, factor)
+        """recommend() of the accepted movies' steps."""
+        return recommend(self.stats(True), factor)
+
+
+def recommend(stats, factor=SETTLED_FACTOR):
+    """The first frame after which the median step (FrameStats of accepted
+    movies, in frame order) stays within factor times the late-frame level
+    (the median of the last third of the frames' medians), looking for
+    larger steps in the first half of the frames only; None without movies."""
+    if not stats:
+        return None
+    most = max(s.movies for s in stats)
+    stats = [s for s in stats if s.movies >= PROFILE_MIN_SHARE * most]
+    medians = np.array([s.median for s in stats])
+    third = max(1, int(np.ceil(len(stats) / 3)))
+    late = float(np.median(medians[-third:]))
+    # only the first half: a late spike is not motion to align away
+    over = np.flatnonzero(medians[:max(1, len(stats) // 2)] > factor * late)
+    # a step belongs to its frame: the last step over the level moves
+    # that frame, so alignment starts there
+    first_frame = stats[over[-1]].frame if len(over) else stats[0].frame - 1
+    first_seen = stats[0].frame - 1
+    dropped = sum(s.median for s in stats if s.frame <= first_frame)
+    path = float(medians.sum())
+    return Recommendation(first_frame, first_seen,
+                          dropped / path if path > 0 else 0.0, late, factor)
 
 
 # Directions are binned every DIRECTION_BIN_DEG degrees for the polar plot.
@@ -395,8 +401,6 @@ PROFILE_COLUMNS = ('frame', 'accepted_movies', 'accepted_median_A', 'accepted_p9
 def write_profile(path, profile):
     """extra/frame_profile.csv: per frame number, the accepted and the
     discarded movies' median and 90th percentile step (A); atomic."""
-    import csv
-    import os
     byFrame = {}
     for accepted, prefix in ((True, 'accepted'), (False, 'discarded')):
         for stats in profile.stats(accepted):
@@ -410,6 +414,22 @@ def write_profile(path, profile):
         writer.writeheader()
         writer.writerows(byFrame[frame] for frame in sorted(byFrame))
     os.replace(partial, path)
+
+
+def read_profile(path):
+    """The FrameStats written by write_profile: {True: accepted, False:
+    discarded}, each in frame order; empty lists when there is no file."""
+    profile = {True: [], False: []}
+    if not path or not os.path.exists(path):
+        return profile
+    with open(path, newline='', encoding='utf-8') as profileFile:
+        for row in csv.DictReader(profileFile):
+            for accepted, prefix in ((True, 'accepted'), (False, 'discarded')):
+                if row[prefix + '_movies']:
+                    profile[accepted].append(FrameStats(
+                        int(row['frame']), int(row[prefix + '_movies']),
+                        float(row[prefix + '_median_A']), float(row[prefix + '_p90_A'])))
+    return profile
 
 
 def session_record(profile, directions, shapes, only_first_frames):

@@ -33,7 +33,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, offset_copy
 
-from xmipp3.maxshift import motion
+from xmipp3.maxshift import frames, motion
 
 BINS = 50  # histogram bins, whatever the number of movies
 ACCEPTED_COLOR = '#2a9d55'
@@ -140,21 +140,32 @@ def scatter_figure(arrays, rule, frameLimit, movieLimit, figure=None, *,
 
 
 def summary_figure(arrays, rule, frameLimit, movieLimit, figure=None, *,
-                   auto=None, withDose=False, earlyLimit=None, lateLimit=None):
+                   auto=None, withDose=False, earlyLimit=None, lateLimit=None,
+                   profile=None):
     """Both histograms and the scatter plot in one figure.
 
     withDose: also a second row with the histograms of
     dose_histograms_figure(), when some movie has early/late motion (the
-    figure is then SUMMARY_DOSE_SIZE instead of SUMMARY_SIZE)."""
+    figure is then SUMMARY_DOSE_SIZE instead of SUMMARY_SIZE).
+    profile: also a last row with frames_figure() (SUMMARY_FRAMES_HEIGHT
+    taller)."""
     doseRow = withDose and has_dose_metrics(arrays)
-    figure = _prepared(figure, SUMMARY_DOSE_SIZE if doseRow else SUMMARY_SIZE)
-    grid = figure.subplots(2 if doseRow else 1, 3, squeeze=False)
-    frameAxes, travelAxes, scatterAxes = grid[0]
+    width, height = SUMMARY_DOSE_SIZE if doseRow else SUMMARY_SIZE
+    if profile is not None:
+        height += SUMMARY_FRAMES_HEIGHT
+    figure = _prepared(figure, (width, height))
+    rows = 1 + doseRow + (profile is not None)
+    grid = figure.add_gridspec(rows, 3)
+    frameAxes, travelAxes, scatterAxes = (figure.add_subplot(grid[0, column])
+                                          for column in range(3))
     _drawHistograms(frameAxes, travelAxes, arrays, rule, frameLimit, movieLimit,
                     auto)
     plot_scatter(scatterAxes, arrays, rule, frameLimit, movieLimit, auto=auto)
     if doseRow:
-        _drawDoseHistograms(grid[1], arrays, earlyLimit, lateLimit, auto)
+        _drawDoseHistograms([figure.add_subplot(grid[1, column]) for column in range(3)],
+                            arrays, earlyLimit, lateLimit, auto)
+    if profile is not None:
+        _drawFrames(figure, grid[rows - 1, :], profile, arrays)
     figure.suptitle(_title(arrays, rule, frameLimit, movieLimit, auto,
                            earlyLimit if doseRow else None,
                            lateLimit if doseRow else None))
@@ -963,3 +974,106 @@ def _overlaps(box, others):
     width = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
     height = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
     return np.clip(width, 0, None) * np.clip(height, 0, None)
+
+
+# -------------------------- Frames: profile and drift directions ------------
+GID_FRAME_PROFILE = 'frame-profile'
+GID_DIRECTIONS = 'drift-directions'
+GID_DROP = 'frames-to-drop'
+FRAMES_SIZE = (13.0, 4.8)
+SUMMARY_FRAMES_HEIGHT = 4.8  # inches added to the summary for the frames row
+
+
+def frames_figure(profile, arrays, figure=None):
+    """The session's step per frame (profile: frames.read_profile()) and the
+    movies' net drift directions (arrays: table.as_arrays())."""
+    figure = _prepared(figure, FRAMES_SIZE)
+    _drawFrames(figure, figure.add_gridspec(1, 3)[0, :], profile, arrays)
+    return figure
+
+
+def _drawFrames(figure, cell, profile, arrays):
+    grid = cell.subgridspec(1, 3)
+    plot_frame_profile(figure.add_subplot(grid[0, :2]), profile)
+    plot_directions(figure.add_subplot(grid[0, 2], projection='polar'), arrays)
+
+
+def plot_frame_profile(axes, profile):
+    """Median (solid) and 90th percentile (dashed) step of each frame, for
+    the accepted and the discarded movies; the frames the profile says to
+    drop shaded."""
+    axes.set_gid(GID_FRAME_PROFILE)
+    axes.set_xlabel('frame (a step belongs to the later of its two frames)')
+    axes.set_ylabel('step (Å)')
+    if not (profile[True] or profile[False]):
+        axes.set_title('Step per frame')
+        _sayNoMovies(axes)
+        return
+    for accepted, color, name in ((True, ACCEPTED_COLOR, 'accepted'),
+                                  (False, DISCARDED_COLOR, 'discarded')):
+        stats = profile[accepted]
+        if not stats:
+            continue
+        frameNumbers = [s.frame for s in stats]
+        most = max(s.movies for s in stats)
+        axes.plot(frameNumbers, [s.median for s in stats], color=color, marker='o',
+                  markersize=3, label='%s: median (%d movies)' % (name, most))
+        axes.plot(frameNumbers, [s.p90 for s in stats], color=color, linestyle='--',
+                  label='%s: 90th percentile' % name)
+    recommendation = frames.recommend(profile[True])
+    if recommendation and recommendation.first_frame > recommendation.first_seen:
+        axes.axvspan(recommendation.first_seen + 0.5, recommendation.first_frame + 0.5,
+                     color=DISCARDED_COLOR, alpha=REGION_ALPHA, gid=GID_DROP,
+                     label='frames to drop: align from frame %d'
+                     % recommendation.first_frame)
+    if recommendation:
+        axes.axhline(recommendation.factor * recommendation.late_level,
+                     gid=GID_LIMIT, **dict(LIMIT_STYLE, linestyle=':'),
+                     label='%g x the late frames\' median step' % recommendation.factor)
+    axes.set_ylim(bottom=0)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title('Step per frame: %s' % _recommendationText(recommendation))
+    axes.legend(fontsize='small')
+
+
+def _recommendationText(recommendation):
+    if recommendation is None:
+        return 'no accepted movie yet'
+    if recommendation.first_frame > recommendation.first_seen:
+        return 'align from frame %d' % recommendation.first_frame
+    return 'no frames to drop'
+
+
+def plot_directions(axes, arrays):
+    """Polar histogram of the movies' net drift directions, accepted and
+    discarded stacked, with their mean direction drawn as long as R."""
+    axes.set_gid(GID_DIRECTIONS)
+    angles = _column(arrays, 'driftDirection_deg')
+    accepted = np.asarray(arrays.get('accepted', []), dtype=bool)
+    known = np.isfinite(angles)
+    edges = np.radians(np.arange(0, 361, frames.DIRECTION_BIN_DEG))
+    width = np.radians(frames.DIRECTION_BIN_DEG)
+    bottom = np.zeros(len(edges) - 1)
+    directions = frames.DriftDirections()
+    for angle in angles[known]:
+        directions.add(angle)
+    for selected, color, name in ((accepted, ACCEPTED_COLOR, 'accepted'),
+                                  (~accepted, DISCARDED_COLOR, 'discarded')):
+        counts, _ = np.histogram(np.radians(angles[known & selected]), edges)
+        axes.bar(edges[:-1], counts, width=width, bottom=bottom, align='edge',
+                 color=color, edgecolor='white', linewidth=0.5,
+                 label='%s (%d)' % (name, counts.sum()))
+        bottom = bottom + counts
+    if directions.movies:
+        top = max(bottom.max(), 1)
+        axes.annotate('', xy=(np.radians(directions.mean_direction()),
+                              directions.resultant_length() * top),
+                      xytext=(0, 0), arrowprops=dict(arrowstyle='->', color='black',
+                                                     linewidth=1.5))
+    axes.set_title('Drift directions: %s' % (
+        'consistent, %.0f deg (R = %.2f)' % (directions.mean_direction(),
+                                             directions.resultant_length())
+        if directions.consistent() else
+        'no common direction (R = %.2f)' % directions.resultant_length()
+        if directions.movies else 'no movement'), fontsize='medium')
+    axes.legend(fontsize='small', loc='lower left', bbox_to_anchor=(-0.15, -0.2))

@@ -795,7 +795,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
                                    table.as_arrays(rows), *self._rule(),
                                    auto=self._auto, withDose=True,
                                    earlyLimit=self.maxEarlyMotion.get(),
-                                   lateLimit=self.maxLateMotion.get())
+                                   lateLimit=self.maxLateMotion.get(),
+                                   profile=frames.read_profile(self.getFrameProfilePath()))
         except Exception as error:  # matplotlib and the disk raise many kinds
             self.warning('The summary plot could not be drawn: %s' % error)
             return

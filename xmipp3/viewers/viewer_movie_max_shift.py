@@ -17,7 +17,7 @@ import sys
 import pyworkflow.protocol.params as params
 from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer, View
 
-from xmipp3.maxshift import auto_threshold, plots, table
+from xmipp3.maxshift import auto_threshold, frames, plots, table
 from xmipp3.protocols.protocol_movie_max_shift import (
     ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP,
     ATTR_LATE_MOTION, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_TOTAL_TRAVEL,
@@ -76,6 +76,15 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
                             'are larger and named by id; a movie beyond the '
                             'axes is a triangle at the edge pointing out, '
                             'with its values.')
+        group.addParam('displayFrames', params.LabelParam,
+                       label='Which frames moved, and where to',
+                       help='The session\'s step per frame (median and 90th '
+                            'percentile, accepted and discarded movies; the '
+                            'frames worth dropping shaded: their median step is '
+                            'over 2.5 times the late frames\') and a polar '
+                            'histogram of the movies\' net drift directions '
+                            '(the arrow: their mean, as long as their '
+                            'consistency R).')
         group = form.addGroup('Trajectories')
         group.addParam('trajectoryMovies', params.StringParam, default='',
                        label='Movies (ids or micNames)',
@@ -101,6 +110,7 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
     def _getVisualizeDict(self):
         return {'displayHistograms': self._showHistograms,
                 'displayScatter': self._showScatter,
+                'displayFrames': self._showFrames,
                 'displayTrajectories': self._showTrajectories,
                 'outputSet': self._showOutputSet}
 
@@ -118,6 +128,12 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
         return plots.scatter_figure(self._motionArrays(), *self._rule(),
                                     figure=figure, auto=self._autoThresholds())
 
+    def _framesFigure(self, figure=None):
+        profilePath = os.path.join(self.getProject().path,
+                                   self.protocol.getFrameProfilePath())
+        return plots.frames_figure(frames.read_profile(profilePath),
+                                   self._motionArrays(), figure=figure)
+
     def _trajectoryFigure(self, figure=None):
         movieIds, _ = self._chosenMovies()
         return plots.trajectories_figure(self._trajectories(movieIds),
@@ -132,6 +148,9 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
 
     def _showScatter(self, paramName=None):
         return [self._plotter(self._scatterFigure, 'motion scatter plot')]
+
+    def _showFrames(self, paramName=None):
+        return [self._plotter(self._framesFigure, 'frame profile and drift directions')]
 
     def _showTrajectories(self, paramName=None):
         movieIds, unknown = self._chosenMovies()
