@@ -55,7 +55,7 @@ def test_jump_frames_passing_frames_and_shapes_are_stored_and_written(project, t
         assert rows[movieId]['passingFrames'] == passing[movieId]
         assert rows[movieId]['shape'] == shapes[movieId]
     summary = '\n'.join(maxshift.summary())
-    assert '1 discarded movies fail only because of their first frames' in summary
+    assert '1 discarded movie fails only because of its first frames' in summary
     assert 'Shapes of the discarded movies: ' in summary
 
 

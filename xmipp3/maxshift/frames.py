@@ -456,21 +456,24 @@ def session_lines(record):
     recommendation = record.get('recommendation')
     if recommendation:
         first, seen = recommendation['first_frame'], recommendation['first_seen']
-        level = 'the late-frame level (median step %.2f Å, x%g)' % (
-            recommendation['late_level'], recommendation['factor'])
+        settled = ('the median step stays within %g x the late frames\' %.2f Å'
+                   % (recommendation['factor'], recommendation['late_level']))
         if first > seen:
             dropped = ('frame %d' % seen if first - 1 == seen
                        else 'frames %d-%d' % (seen, first - 1))
             lines.append('Frame profile: %s carry %.0f %% of the motion; align from '
-                         'frame %d (after it the median step stays within %s)'
-                         % (dropped, 100 * recommendation['moving_share'], first, level))
+                         'frame %d (from there %s)'
+                         % (dropped, 100 * recommendation['moving_share'], first, settled))
         else:
-            lines.append('Frame profile: the median step stays within %s from frame '
-                         '%d: no frames to drop' % (level, seen))
-    if record.get('only_first_frames'):
-        lines.append('%d discarded movies fail only because of their first frames: '
-                     'aligned from the frame in their passing frames, they would pass'
-                     % record['only_first_frames'])
+            lines.append('Frame profile: no frames to drop (from frame %d %s)'
+                         % (seen, settled))
+    count = record.get('only_first_frames')
+    if count:
+        lines.append('%d discarded movie%s only because of %s first frames: aligned '
+                     'from the first of %s passing frames, %s would pass'
+                     % (count, ' fails' if count == 1 else 's fail',
+                        'its' if count == 1 else 'their', 'its' if count == 1 else 'their',
+                        'it' if count == 1 else 'they'))
     for decision in ('accepted', 'discarded'):
         counts = [(shape, count) for which, shape, count in record.get('shapes', [])
                   if which == decision]

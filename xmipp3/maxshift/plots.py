@@ -1030,7 +1030,16 @@ def plot_frame_profile(axes, profile):
         axes.axhline(recommendation.factor * recommendation.late_level,
                      gid=GID_LIMIT, **dict(LIMIT_STYLE, linestyle=':'),
                      label='%g x the late frames\' median step' % recommendation.factor)
-    axes.set_ylim(bottom=0)
+    # scaled to the accepted movies: a discarded movie's jump would flatten them
+    reference = profile[True] or profile[False]
+    upper = HEADROOM * max(max(s.p90 for s in reference),
+                           recommendation.factor * recommendation.late_level
+                           if recommendation else 0.0)
+    beyond = max((s.p90 for s in profile[False]), default=0.0)
+    if beyond > upper:
+        axes.plot([], [], ' ', label='discarded steps up to %s Å, beyond the axis'
+                  % _short(beyond))
+    axes.set_ylim(0, upper if upper > 0 else 1.0)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title('Step per frame: %s' % _recommendationText(recommendation))
     axes.legend(fontsize='small')
@@ -1075,5 +1084,5 @@ def plot_directions(axes, arrays):
                                              directions.resultant_length())
         if directions.consistent() else
         'no common direction (R = %.2f)' % directions.resultant_length()
-        if directions.movies else 'no movement'), fontsize='medium')
+        if directions.movies else 'no movement'), fontsize='medium', pad=18)
     axes.legend(fontsize='small', loc='lower left', bbox_to_anchor=(-0.15, -0.2))
