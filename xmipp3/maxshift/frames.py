@@ -37,6 +37,7 @@ the only single jump; the other tilt movies 155 early motion, 38 irregular,
 10 steady drift; the 13 facility movies 11 early motion, 2 irregular.
 """
 import csv
+import math
 import os
 from dataclasses import dataclass
 
@@ -169,38 +170,39 @@ class Shape:
     shape: str
 
 
-def trajectory_shape(x, y):
-    """Shape of a trajectory from its positions x, y (A), frame by frame."""
-    positions = np.stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)], axis=1)
-    steps = frame_steps(positions[:, 0], positions[:, 1])
+def trajectory_shape(x, y, steps=None):
+    """Shape of a trajectory from its positions x, y (A), frame by frame
+    (steps: their frame_steps, when already computed)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if steps is None:
+        steps = frame_steps(x, y)
     path = float(steps.sum())
-    if not (path > 0 and np.isfinite(path)):
+    if not (path > 0 and math.isfinite(path)):
         return Shape(np.nan, np.nan, np.nan, np.nan, SHAPE_STILL)
-    net = positions[-1] - positions[0]
-    straightness = min(1.0, float(np.hypot(*net)) / path)
-    direction = float(np.degrees(np.arctan2(net[1], net[0])) % 360.0) \
-        if np.any(net) else np.nan
-    third = int(np.ceil(len(steps) / 3))
+    dx, dy = float(x[-1] - x[0]), float(y[-1] - y[0])
+    straightness = min(1.0, math.hypot(dx, dy) / path)
+    direction = math.degrees(math.atan2(dy, dx)) % 360.0 if (dx or dy) else np.nan
+    third = -(-len(steps) // 3)
     return Shape(straightness, direction, float(steps[:third].sum()) / path,
                  float(steps.max()) / path,
-                 _shape_class(positions, steps, path, straightness, third))
+                 _shape_class(x, y, steps, path, straightness, third))
 
 
-def _shape_class(positions, steps, path, straightness, third):
+def _shape_class(x, y, steps, path, straightness, third):
     if len(steps) < 3:
         return SHAPE_SHORT
     order = np.argsort(steps)[::-1]
-    largest, second = order[0], order[1]
-    typical = np.median(steps[order[2:]])
-    if steps[largest] >= JUMP_TYPICAL_FACTOR * typical and \
-            steps[largest] >= JUMP_PATH_SHARE * path:
-        alone = steps[largest] >= JUMP_ALONE_FACTOR * steps[second]
+    largest, second = int(order[0]), int(order[1])
+    biggest = float(steps[largest])
+    if biggest >= JUMP_PATH_SHARE * path and \
+            biggest >= JUMP_TYPICAL_FACTOR * float(np.median(steps[order[2:]])):
+        alone = biggest >= JUMP_ALONE_FACTOR * float(steps[second])
         first, last = sorted((largest, second))
-        away_and_back = last == first + 1 and np.hypot(
-            *(positions[last + 1] - positions[first])) <= 0.5 * steps[largest]
+        away_and_back = last == first + 1 and math.hypot(
+            x[last + 1] - x[first], y[last + 1] - y[first]) <= 0.5 * biggest
         if alone or away_and_back:
             return SHAPE_JUMP
-    if steps[:third].mean() >= EARLY_FACTOR * steps[-third:].mean():
+    if float(steps[:third].sum()) / third >= EARLY_FACTOR * float(steps[-third:].sum()) / third:
         return SHAPE_EARLY
     if straightness >= STEADY_STRAIGHTNESS:
         return SHAPE_STEADY
@@ -256,24 +258,36 @@ class FrameProfile:
     """
 
     def __init__(self):
-        self._counts = {True: {}, False: {}}  # accepted -> frame -> bin counts
+        # accepted -> [first frame number, counts: frames x bins]
+        self._counts = {True: [None, None], False: [None, None]}
 
     def add(self, steps, frames, accepted):
         """Add one movie: steps[i] is the step of frames[i + 1] (A)."""
         steps = np.asarray(steps, dtype=float)
-        histograms = self._counts[bool(accepted)]
-        bins = np.searchsorted(_STEP_EDGES, steps, side='right')
-        for frame, index, step in zip(frames[1:], bins, steps):
-            if np.isfinite(step):
-                counts = histograms.get(int(frame))
-                if counts is None:
-                    counts = histograms[int(frame)] = np.zeros(len(_STEP_CENTRES), dtype=np.int64)
-                counts[index] += 1
+        known = np.isfinite(steps)
+        if not known.any():
+            return
+        stepFrames = np.asarray(frames[1:], dtype=int)[known]
+        bins = np.searchsorted(_STEP_EDGES, steps[known], side='right')
+        entry = self._counts[bool(accepted)]
+        first, last = int(stepFrames.min()), int(stepFrames.max())
+        if entry[1] is None:
+            entry[:] = [first, np.zeros((last - first + 1, len(_STEP_CENTRES)), np.int64)]
+        elif first < entry[0] or last >= entry[0] + len(entry[1]):
+            start = min(first, entry[0])
+            grown = np.zeros((max(last, entry[0] + len(entry[1]) - 1) - start + 1,
+                              len(_STEP_CENTRES)), np.int64)
+            grown[entry[0] - start:entry[0] - start + len(entry[1])] = entry[1]
+            entry[:] = [start, grown]
+        np.add.at(entry[1], (stepFrames - entry[0], bins), 1)
 
     def stats(self, accepted):
         """FrameStats of each frame number, in frame order."""
-        return [self._frame_stats(frame, counts)
-                for frame, counts in sorted(self._counts[bool(accepted)].items())]
+        first, counts = self._counts[bool(accepted)]
+        if counts is None:
+            return []
+        return [self._frame_stats(first + row, counts[row])
+                for row in range(len(counts)) if counts[row].any()]
 
     @staticmethod
     def _frame_stats(frame, counts):
@@ -390,7 +404,7 @@ def movie_frames(x, y, first_frame, accepted, rule, frame_limit, movie_limit,
     passing = None
     if not accepted and frames is not None:
         passing = passing_range(steps, numbered, rule, frame_limit, movie_limit, min_share)
-    return MovieFrames(steps, frames, jumps, passing, trajectory_shape(x, y))
+    return MovieFrames(steps, frames, jumps, passing, trajectory_shape(x, y, steps))
 
 
 # ------------------------------------------------------ session record, text
