@@ -57,15 +57,18 @@ ATTR_STRAIGHTNESS = '_xmipp_straightness'
 ATTR_DRIFT_DIRECTION = '_xmipp_driftDirection'
 ATTR_FIRST_THIRD_SHARE = '_xmipp_firstThirdShare'
 ATTR_LARGEST_STEP_SHARE = '_xmipp_largestStepShare'
+# Metrics on movies and micrographs
 METRIC_ATTRIBUTES = {'maxFrameShift_A': ATTR_MAX_FRAME_SHIFT,
                      'totalTravel_A': ATTR_TOTAL_TRAVEL,
                      'earlyMotion_A': ATTR_EARLY_MOTION,
                      'lateMotion_A': ATTR_LATE_MOTION,
-                     'firstThirdMeanStep_A': ATTR_FIRST_THIRD_STEP,
-                     'straightness': ATTR_STRAIGHTNESS,
-                     'driftDirection_deg': ATTR_DRIFT_DIRECTION,
-                     'firstThirdShare': ATTR_FIRST_THIRD_SHARE,
-                     'largestStepShare': ATTR_LARGEST_STEP_SHARE}
+                     'firstThirdMeanStep_A': ATTR_FIRST_THIRD_STEP}
+# ... and the frame-level figures, on movies only (the micrographs' own
+# sets stay as small as they were: writing is the run's largest cost)
+SHAPE_ATTRIBUTES = {'straightness': ATTR_STRAIGHTNESS,
+                    'driftDirection_deg': ATTR_DRIFT_DIRECTION,
+                    'firstThirdShare': ATTR_FIRST_THIRD_SHARE,
+                    'largestStepShare': ATTR_LARGEST_STEP_SHARE}
 # The shape class, the frames whose step is over the max frame shift ('2 17')
 # and, for a discarded movie, the frames that would pass the rule ('3-40')
 ATTR_SHAPE = '_xmipp_shape'
@@ -123,7 +126,8 @@ class Verdict:
         """The verdict written on an output movie."""
         metrics = {column: getattr(movie, attribute).get()
                    if hasattr(movie, attribute) else None
-                   for column, attribute in METRIC_ATTRIBUTES.items()}
+                   for column, attribute in {**METRIC_ATTRIBUTES,
+                                             **SHAPE_ATTRIBUTES}.items()}
         texts = {column: getattr(movie, attribute).get() or ''
                  if hasattr(movie, attribute) else ''
                  for column, attribute in TEXT_ATTRIBUTES.items()}
@@ -167,13 +171,17 @@ class Verdict:
                          metrics.pop('totalTravel_A'), self.accepted,
                          self.reason, self.note, **metrics, **self.texts)
 
-    def annotate(self, item):
-        """Write the decision and its metrics on a movie or micrograph."""
+    def annotate(self, item, isMovie=True):
+        """Write the decision and its metrics on a movie or micrograph (the
+        frame-level figures on movies only)."""
         item.setEnabled(self.accepted)
         for column, attribute in METRIC_ATTRIBUTES.items():
             setattr(item, attribute, pwobj.Float(self.metrics[column]))
-        for column, attribute in TEXT_ATTRIBUTES.items():
-            setattr(item, attribute, pwobj.String(self.texts[column]))
+        if isMovie:
+            for column, attribute in SHAPE_ATTRIBUTES.items():
+                setattr(item, attribute, pwobj.Float(self.metrics[column]))
+            for column, attribute in TEXT_ATTRIBUTES.items():
+                setattr(item, attribute, pwobj.String(self.texts[column]))
         setattr(item, ATTR_DISCARD_REASON, pwobj.String(self.reason))
         setattr(item, ATTR_MOTION_NOTE, pwobj.String(self.note))
 
@@ -734,7 +742,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         return True
 
     def _writeMicrograph(self, source, mic, verdict, inputInfo):
-        verdict.annotate(mic)
+        verdict.annotate(mic, isMovie=False)
         self._outputSets.append(MIC_SPLITS[source][not verdict.accepted], mic,
                              inputInfo)
 

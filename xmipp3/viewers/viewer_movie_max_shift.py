@@ -19,8 +19,9 @@ from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer, View
 
 from xmipp3.maxshift import auto_threshold, frames, plots, table
 from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP,
-    ATTR_LATE_MOTION, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_TOTAL_TRAVEL,
+    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP, ATTR_JUMP_FRAMES,
+    ATTR_LATE_MOTION, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_PASSING_FRAMES,
+    ATTR_SHAPE, ATTR_TOTAL_TRAVEL,
     AUTO_STATE_FILE, MOVIE_SPLIT, OUTPUT_MICS, OUTPUT_MICS_DISCARDED,
     OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
     OUTPUT_MOVIES_DISCARDED, XmippProtMovieMaxShift)
@@ -35,7 +36,8 @@ OUTPUT_SETS = ((OUTPUT_MOVIES, 'accepted movies'),
 SET_COLUMNS = ' '.join(('id', 'enabled', '_micName', ATTR_MAX_FRAME_SHIFT,
                         ATTR_TOTAL_TRAVEL, ATTR_EARLY_MOTION, ATTR_LATE_MOTION,
                         ATTR_FIRST_THIRD_STEP, ATTR_DISCARD_REASON,
-                        ATTR_MOTION_NOTE, '_samplingRate', '_filename'))
+                        ATTR_MOTION_NOTE, ATTR_SHAPE, ATTR_JUMP_FRAMES,
+                        ATTR_PASSING_FRAMES, '_samplingRate', '_filename'))
 TRAJECTORIES_DISCARDED = 3  # by default, plus one typical accepted movie
 # What the histograms button shows, in the order of its combo box
 HISTOGRAMS_MOTION, HISTOGRAMS_DOSE = range(2)
