@@ -157,8 +157,9 @@ def test_histograms_bin_every_valid_movie_by_decision_and_draw_the_rule_limits(r
     accepted = arrays['accepted']
     figure = plots.histograms_figure(arrays, rule, *LIMITS)
     found = axes_by_gid(figure)
-    for gid, limit, used in ((plots.GID_FRAME_HISTOGRAM, LIMITS[0], motion.uses_frame_limit(rule)),
-                             (plots.GID_TRAVEL_HISTOGRAM, LIMITS[1], motion.uses_movie_limit(rule))):
+    for gid, limit, used in (
+            (plots.GID_FRAME_HISTOGRAM, LIMITS[0], motion.uses_frame_limit(rule)),
+            (plots.GID_TRAVEL_HISTOGRAM, LIMITS[1], motion.uses_movie_limit(rule))):
         axes = found[gid]
         assert bar_counts(axes) == {'accepted': np.sum(valid & accepted),
                                     'discarded': np.sum(valid & ~accepted)}

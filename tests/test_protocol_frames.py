@@ -50,7 +50,7 @@ def test_jump_frames_passing_frames_and_shapes_are_stored_and_written(project, t
                       3: frames.SHAPE_EARLY, 4: frames.SHAPE_STEADY}
     assert movies[4].getAttributeValue(ATTR_STRAIGHTNESS) == pytest.approx(1.0)
     rows = {row['id']: row for row in table.read_table(maxshift.getMotionTablePath())}
-    for movieId, movie in movies.items():
+    for movieId in movies:
         assert rows[movieId]['jumpFrames'] == jumps[movieId]
         assert rows[movieId]['passingFrames'] == passing[movieId]
         assert rows[movieId]['shape'] == shapes[movieId]

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xmipp3.maxshift.motion import REJ_AND, REJ_FRAME, REJ_MOVIE, REJ_OR, frame_steps
+from xmipp3.maxshift.motion import REJ_AND, REJ_FRAME, REJ_MOVIE, frame_steps
 
 SHAPE_STILL = 'still'
 SHAPE_SHORT = 'too short'
@@ -73,17 +73,6 @@ def jump_frames(steps, frames, limit):
         return ()
     over = np.flatnonzero(steps > limit)
     return tuple(int(frames[i + 1]) for i in over)
-
-
-def _passes(rule, frame_ok, movie_ok):
-    """Whether a rule accepts, given which of its limits are kept."""
-    if rule == REJ_FRAME:
-        return frame_ok
-    if rule == REJ_MOVIE:
-        return movie_ok
-    if rule == REJ_AND:
-        return frame_ok or movie_ok
-    return frame_ok and movie_ok
 
 
 def _longest_window(ok_length):

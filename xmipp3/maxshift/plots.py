@@ -421,9 +421,9 @@ def plot_trajectory(axes, trajectory):
         _arrowhead(axes, (xA[index], yA[index]), (xA[index + 1], yA[index + 1]),
                    color)
     labels = []
-    for frames, (px, py) in frame_groups(xA, yA, annotated_frames(len(x))):
+    for group, (px, py) in frame_groups(xA, yA, annotated_frames(len(x))):
         labels.append(axes.annotate(
-            frame_list([offset + frame for frame in frames]), (px, py),
+            frame_list([offset + frame for frame in group]), (px, py),
             textcoords='offset points', xytext=(4, 4), fontsize='x-small',
             ha='left', va='bottom', gid=GID_FRAME_LABEL))
     _LabelPlacer(axes, labels, np.column_stack([xA, yA])[drawable])
