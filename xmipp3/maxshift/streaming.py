@@ -3,6 +3,7 @@ producer appended since the last poll, and write output sets that survive a
 stop, a full disk and "Continue"."""
 import bisect
 import errno
+import logging
 import os
 import signal
 import sqlite3
@@ -12,6 +13,8 @@ from urllib.request import pathname2url
 
 from pyworkflow.mapper.sqlite import SqliteFlatMapperException
 from pyworkflow.object import Set
+
+logger = logging.getLogger(__name__)
 
 # What SQLite and pyworkflow raise for a file that is not a readable set
 UNREADABLE_SET_ERRORS = (sqlite3.DatabaseError, SqliteFlatMapperException)
@@ -78,17 +81,24 @@ def diskFullCause(error):
     return None
 
 
+# Logged just before an injected kill, so that a test counts the kills that
+# really happened (% (variable, its value))
+KILLED_LINE = 'Fault injected (%s=%s): SIGKILL'
+
+
 class FaultInjector:
     """Kills this process with SIGKILL at a named point, for the reliability
     tests: the environment variable holds '<point>' or '<point>:<n>' (the
-    n-th time the point is reached). Unset, it does nothing.
+    n-th time the point is reached), and KILLED_LINE is logged first. Unset,
+    it does nothing.
 
     With diskFull, it raises OSError(ENOSPC) instead, from the n-th time on:
     '<point>:<n>:<times>' raises that many times, '<point>:<n>' every time
     (a disk that stays full)."""
 
     def __init__(self, variable, diskFull=False):
-        point, _, rest = os.environ.get(variable, '').partition(':')
+        self.variable, self.value = variable, os.environ.get(variable, '')
+        point, _, rest = self.value.partition(':')
         count, _, times = rest.partition(':')
         self.point, self.remaining = point, int(count or 1)
         self.diskFull, self.times = diskFull, int(times or 0)
@@ -101,6 +111,7 @@ class FaultInjector:
             return
         if not self.diskFull:
             if self.remaining == 0:
+                logger.warning(KILLED_LINE % (self.variable, self.value))
                 os.kill(os.getpid(), signal.SIGKILL)
             return
         if self.times and self.remaining <= -self.times:
