@@ -2,7 +2,6 @@
 the range of frames that would pass, trajectory shape, the session's
 per-frame profile and drift directions."""
 import json
-import os
 
 import numpy as np
 import pytest

@@ -144,7 +144,9 @@ def test_opening_a_set_with_xmipp_goes_through_its_plugin_up_to_the_java_viewer(
     java = tmp_path / 'bin' / 'java'
     java.parent.mkdir()
     java.write_text('#!/bin/sh\n'
-                    'if [ "$1" = -version ]; then echo \'openjdk version "17.0.9"\' >&2; exit 0; fi\n'
+                    'if [ "$1" = -version ]; then\n'
+                    '  echo \'openjdk version "17.0.9"\' >&2; exit 0\n'
+                    'fi\n'
                     'echo "XMIPP_HOME=$XMIPP_HOME $*" > %s\n' % record)
     java.chmod(0o755)
     monkeypatch.setattr(showj.emConfig, 'JAVA_HOME', str(tmp_path))

@@ -129,8 +129,10 @@ def test_unusable_shifts_are_discarded_and_motionless_movies_flagged(project, tm
     nan, inf = float('nan'), float('inf')
     trajectories = [
         along_x('good', [1, 2, 1]),
-        {'name': 'has_nan', 'pixel_size_A': 1.0, 'shift_x_px': [0, nan, 2], 'shift_y_px': [0, 0, 0]},
-        {'name': 'has_inf', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1, 2], 'shift_y_px': [0, inf, 0]},
+        {'name': 'has_nan', 'pixel_size_A': 1.0, 'shift_x_px': [0, nan, 2],
+         'shift_y_px': [0, 0, 0]},
+        {'name': 'has_inf', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1, 2],
+         'shift_y_px': [0, inf, 0]},
         {'name': 'mismatched', 'pixel_size_A': 1.0, 'shift_x_px': [0, 1, 2], 'shift_y_px': [0, 1]},
         {'name': 'empty', 'pixel_size_A': 1.0, 'shift_x_px': [], 'shift_y_px': []},
         {'name': 'one_frame', 'pixel_size_A': 1.0, 'shift_x_px': [0.5], 'shift_y_px': [0.2]},
