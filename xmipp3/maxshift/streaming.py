@@ -37,6 +37,17 @@ IDS_PER_QUERY = 500
 
 # Transient SQLite locks (a producer or a reader holding the file) are
 # retried with a bounded exponential back-off before giving up.
+#
+# Our own loop rather than pyworkflow's retry_on_sqlite_lock
+# (pyworkflow.utils.retry_streaming), which retries on the same errors:
+# that helper logs each retry at ERROR level, in terminal colours, naming
+# the wrapped function, to a logging.Logger; here each retry is a warning
+# in the protocol's own log saying which input was being read, the error
+# and the wait, which is what the operator reads. It also appeared only in
+# pyworkflow 3.11.6, above the floor this plugin otherwise needs (3.9; 3.11.2
+# with scipion-em 3.11). Note that pyworkflow's mappers already wait up to
+# 1000 s for a lock (their sqlite timeout): either loop only sees the lock
+# errors SQLite raises without waiting.
 LOCK_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
@@ -308,7 +319,13 @@ class OutputSets:
     The files are the record of what was written: on "Continue" an existing
     file is reopened for appending, never recreated. Each commit is checked
     against the file's row count, so a write that a full disk rolled back is
-    never taken as done (OutputLost).
+    never taken as done (OutputLost); pyworkflow's _updateOutputSet, which
+    each commit calls, does not check this.
+
+    At the end, commit() then the protocol's own _closeOutputSet() (what
+    pyworkflow also runs on a stop or a failure) closes every output, as the
+    simulator does. commit(closeStreams=True) does both in one write per
+    output and is kept only while the maxshift protocol still uses it.
     """
 
     def __init__(self, protocol, fileNames, setClasses, onDefined=None):
