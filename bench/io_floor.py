@@ -11,8 +11,9 @@ every movie with xmipp3.maxshift.motion (default rule: by frame or movie, 10 A, 
 writes every movie and micrograph, annotated as the protocol annotates them,
 into six accepted/discarded sets (append + write + close), and writes to
 RESULT_JSON the time of that work (imports and plugin discovery excluded:
-a protocol process does them before its step, so they are in the launch floor), the process's peak RSS and the decisions (ids per output),
-which are the reference the benchmarked runs are compared with.
+a protocol process does them before its step, so they are in the launch
+floor), the process's peak RSS and the decisions (ids per output), which
+are the reference the benchmarked runs are compared with.
 """
 import json
 import os

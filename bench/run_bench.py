@@ -22,6 +22,9 @@ unless --keep) it measures:
   reports each batch's delay from landing in the input to its movies being in
   the outputs, the time per poll (from the protocol's log) and CPU per
   committed poll (from outside) against the movies already processed;
+- the summary plot: reading a 20,000-row motion table and drawing and
+  saving the dashboard PNG, in this process (the protocol's own timing of
+  its last plot is read from each closed run's log too);
 - the peak RSS of every protocol process, and whether each run's decisions
   equal the decisions computed directly with xmipp3.maxshift.motion (default rule).
 
@@ -63,9 +66,13 @@ DISCARDED = {'outputMoviesDiscarded', 'outputMicrographsDiscarded',
              'outputMicrographsDoseWeightedDiscarded'}
 SIM_FILES = ('movies.sqlite', 'micrographs.sqlite', 'micrographs_dw.sqlite')
 DEFAULT_POLL_INTERVAL = 5.0  # the protocol's default, when not overridden
+# The summary plot of 20,000 movies (once a unit test's limit): it is redrawn
+# at most every 30 s while streaming, so a few seconds would still be fine
+PLOT_TARGET_SECONDS = 2.5
 POLL_LINE = re.compile(r'Poll (\d+)(?: \((final)\))?: (\d+) new movies, '
                        r'(\d+) new micrographs, (\d+) movies classified, '
                        r'([\d.]+) s')
+PLOT_LINE = re.compile(r'Summary plot of (\d+) movies drawn in ([\d.]+) s')
 STEP_LINE = re.compile(r'(STARTED|FINISHED)\S*: (\w+), step \d+, time '
                        r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)')
 
@@ -95,6 +102,9 @@ def parse_args(argv):
     parser.add_argument('--launch-repeats', type=int, default=None,
                         help='launches of the empty protocol (default 5; '
                              'quick 3)')
+    parser.add_argument('--plot-movies', type=int, default=20000,
+                        help='movies in the table of the summary-plot figure '
+                             '(default 20000; 0 skips it)')
     parser.add_argument('--py-spy', action='store_true',
                         help='profile one extra maxshift run on the largest '
                              'closed N with py-spy (pip install py-spy): '
@@ -193,12 +203,16 @@ def git_state():
 
 
 def parse_log(logFile):
-    """Per-poll lines and step start/end times from a protocol's run.stdout."""
-    polls, steps = [], {}
+    """Per-poll lines, step start/end times and summary-plot lines
+    ((movies, seconds)) from a protocol's run.stdout."""
+    polls, steps, plotted = [], {}, []
     if not os.path.exists(logFile):
-        return polls, steps
+        return polls, steps, plotted
     with open(logFile, errors='replace') as log:
         for line in log:
+            match = PLOT_LINE.search(line)
+            if match:
+                plotted.append((int(match.group(1)), float(match.group(2))))
             match = POLL_LINE.search(line)
             if match:
                 poll, final, new, newMics, total, seconds = match.groups()
@@ -212,7 +226,7 @@ def parse_log(logFile):
                     match.group(3), '%Y-%m-%d %H:%M:%S.%f'
                     if '.' in match.group(3) else '%Y-%m-%d %H:%M:%S')
                 steps[match.group(1).lower()] = stamp.timestamp()
-    return polls, steps
+    return polls, steps, plotted
 
 
 class Bench:
@@ -298,6 +312,43 @@ class Bench:
         floor['process_wall_seconds'] = wall
         return floor
 
+    # -------------------------------------------------------- summary plot --
+    def summary_plot(self, movies, repeats):
+        """The work of the protocol's summary plot (_plotSummary) on a table
+        of `movies` rows, in this process: read movie_motion.csv, draw the
+        dashboard with its dose row and save the PNG. The table is
+        synthetic (gamma-distributed metrics, default rule and limits);
+        the first repeat also loads matplotlib's fonts, as a protocol's
+        first plot does."""
+        import numpy as np
+        from xmipp3.maxshift import motion, plots, table
+        rng = np.random.default_rng(self.args.seed)
+        frame = rng.gamma(2.0, 1.5, movies)
+        travel = frame + rng.gamma(5.0, 5.0, movies)
+        early = rng.gamma(2.0, 1.0, movies)
+        late = rng.gamma(2.0, 2.0, movies)
+        accepted = ~motion.rejected_by_rule(frame, travel, motion.REJ_OR, 10.0, 45.0)
+        rows = [table.row(i + 1, 'movie_%06d.mrc' % (i + 1), frame[i], travel[i],
+                          bool(accepted[i]), '' if accepted[i] else 'over a limit',
+                          earlyMotion_A=early[i], lateMotion_A=late[i],
+                          firstThirdMeanStep_A=early[i] / 4)
+                for i in range(movies)]
+        folder = os.path.join(self.workDir, 'summary-plot')
+        os.makedirs(folder, exist_ok=True)
+        csvPath = os.path.join(folder, 'movie_motion.csv')
+        pngPath = os.path.join(folder, 'motion_summary.png')
+        table.write_table(csvPath, rows)
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            arrays = table.as_arrays(table.read_table(csvPath))
+            plots.save_summary_png(pngPath, arrays, motion.REJ_OR, 10.0, 45.0,
+                                   withDose=True)
+            runs.append(time.perf_counter() - started)
+        return {'movies': movies, 'runs': runs, 'first_seconds': runs[0],
+                'seconds': median(runs[1:] or runs),
+                'png_bytes': os.path.getsize(pngPath)}
+
     # ------------------------------------------------------------ simulate --
     def simulate(self, movies, batchSize, interval, monitor, label):
         simulation = self.batch.new_simulation(
@@ -358,7 +409,7 @@ class Bench:
         closed = (max(outputs[name].closedAt for name in expected)
                   if all(outputs[name].closed for name in expected) else None)
         pid = tree.protocolPid(protocol.getStdoutLog())
-        polls, steps = parse_log(protocol.getStdoutLog())
+        polls, steps, plotted = parse_log(protocol.getStdoutLog())
         run = {'run': protocol.getRunName(), 'path': protocol.getWorkingDir(),
                'source_sha1': self.lastSource,
                'pid': pid,
@@ -368,6 +419,7 @@ class Bench:
                'cpu_seconds': (tree.cpu[pid][-1][1] if tree.cpu.get(pid)
                                else None),
                'polls': polls,
+               'summary_plots': plotted,
                'step_started': steps.get('started'),
                'decisions': compare_decisions(outputs, reference)}
         if 'started' in steps and 'finished' in steps:
@@ -585,6 +637,13 @@ def build_table(results):
                                             max(spread)))
         row('launch floor: peak RSS of the empty protocol',
             fmt(launch.get('peak_rss_mb'), 'MB'))
+    plot = results.get('summary_plot')
+    if plot:
+        row('summary plot N=%d: read CSV + draw + save PNG (median)' % plot['movies'],
+            fmt(plot['seconds']),
+            'in-process; %d draws after a first draw of %.2f s (it loads the fonts); PNG %d kB'
+            % (len(plot['runs']) - 1, plot['first_seconds'], plot['png_bytes'] // 1024),
+            '<= %g s' % PLOT_TARGET_SECONDS, plot['seconds'] <= PLOT_TARGET_SECONDS)
     closed = results.get('closed', {})
     sizes = sorted(int(n) for n in closed)
     largest = sizes[-1] if sizes else None
@@ -629,6 +688,12 @@ def build_table(results):
         row('maxshift closed N=%d: peak RSS (max of runs)' % n, fmt(peak, 'MB'),
             'I/O floor %s' % fmt(entry['io_floor_peak_rss_mb'], 'MB'),
             target, ok)
+        finalPlots = [run['summary_plots'][-1][1] for run in runs
+                      if run.get('summary_plots')]
+        if finalPlots:
+            row('maxshift closed N=%d: last summary plot (its log, median)' % n,
+                fmt(median(finalPlots)), 'the protocol\'s own "Summary plot of '
+                '%d movies drawn in" line; %d runs' % (n, len(finalPlots)))
         identical = all(run['decisions']['identical'] for run in runs)
         row('maxshift closed N=%d: decisions = direct default-rule' % n,
             'identical' if identical else 'DIFFER', '', 'identical', identical)
@@ -782,6 +847,13 @@ def run_all(bench, args, stamp, outFile):
 
     def step(what):
         print('[%6.1f s] %s' % (time.time() - began, what), flush=True)
+
+    if args.plot_movies > 0:
+        step('summary plot: %d movies, %d draws in this process'
+             % (args.plot_movies, args.repeats + 1))
+        results['summary_plot'] = bench.summary_plot(args.plot_movies,
+                                                     args.repeats + 1)
+        step('summary plot %.2f s' % results['summary_plot']['seconds'])
 
     step('launch floor: %d launches of an empty protocol' % args.launch_repeats)
     results['launch_floor'] = bench.launch_floor()

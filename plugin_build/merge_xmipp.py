@@ -35,8 +35,10 @@ KNOWN_XMIPP_FILES = {
     'xmipp3/version.py': '889de840eba637c355b751eca1a7e9bf2cb0dee1ab8306f96b6ba25b9147d788',
     'xmipp3/bibtex.py': '6198eeb81ffd442e1038ecb9afce9c457df37b6116cf8de21b320342fb6ee474',
     'xmipp3/protocols.conf': '1cae52f06f393d01f31cb69c314d757818439a87612ab7d09b65a860160dee09',
-    'xmipp3/protocols/__init__.py': '0531d468e5036e2fd81355d8b5fe05a0ac78bc11883571d94514fa57d00e8ec8',
-    'xmipp3/viewers/__init__.py': '3721d5196f064c3676a35ad75b8d5baa3e17344a3a29c051a0c364b471401de7',
+    'xmipp3/protocols/__init__.py':
+        '0531d468e5036e2fd81355d8b5fe05a0ac78bc11883571d94514fa57d00e8ec8',
+    'xmipp3/viewers/__init__.py':
+        '3721d5196f064c3676a35ad75b8d5baa3e17344a3a29c051a0c364b471401de7',
     'xmipp3/protocols/protocol_movie_max_shift.py':
         '2bce489f74993e9e83f763533142dd9a4a1ed978dda80c4727bf9f11e910b655',
 }

@@ -273,7 +273,7 @@ def test_a_finished_run_in_scipions_windows(display, finished_run, screenshots):
                 (('Up',), 'by frame', ('maxFrameShift', 'maxMovieShift'))):
             gui.click(state['params']['rejType']['combo'])
             gui.keys(*keys, 'Return')
-            state = gui.until(lambda s: s['params']['rejType']['value'] == rule,
+            state = gui.until(lambda s, rule=rule: s['params']['rejType']['value'] == rule,
                               'choosing the rule %r' % rule)
             used, unused = fields
             assert used in shown(state) and unused not in shown(state), rule
@@ -281,7 +281,7 @@ def test_a_finished_run_in_scipions_windows(display, finished_run, screenshots):
         for name, screenshot in (('doseCutoff', '04-form-optional-criteria'),
                                  ('useAutoThresholds', '05-form-automatic-thresholds')):
             gui.click(state['tabs'][state['params'][name]['tab']])
-            state = gui.until(lambda s: s['params'][name]['onTab'],
+            state = gui.until(lambda s, name=name: s['params'][name]['onTab'],
                               'the tab of %s showing' % name)
             assert not cut(state), 'fields cut at the bottom: %s' % cut(state)
             gui.screenshot(form, screenshot)

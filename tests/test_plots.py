@@ -227,7 +227,7 @@ def test_summary_png_replaces_the_previous_one_atomically(tmp_path):
     assert os.listdir(str(tmp_path)) == ['motion_summary.png']
 
 
-def test_summary_of_20000_movies_is_written_quickly(tmp_path):
+def test_summary_of_20000_movies_is_written(tmp_path):  # timed by ./dev bench
     rng = np.random.default_rng(0)
     n = 20000
     frame = rng.gamma(2.0, 1.5, n)
@@ -237,11 +237,8 @@ def test_summary_of_20000_movies_is_written_quickly(tmp_path):
               'accepted': ~motion.rejected_by_rule(frame, travel, motion.REJ_OR, *LIMITS),
               'reason': [''] * n}
     path = str(tmp_path / 'big.png')
-    started = time.perf_counter()
     plots.save_summary_png(path, arrays, motion.REJ_OR, *LIMITS)
-    elapsed = time.perf_counter() - started
     assert_valid_png(path, plots.SUMMARY_SIZE, plots.SUMMARY_DPI)
-    assert elapsed < 2.5, 'summary of %d movies took %.2f s' % (n, elapsed)
 
 
 def test_trajectory_is_drawn_in_angstrom_from_frame_one_with_frames_numbered():

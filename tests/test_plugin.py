@@ -100,7 +100,8 @@ def test_protocol_cites_a_reference_present_in_the_plugin_bibtex():
 def test_definition_is_compatible_with_the_xmipp_protocol():
     protocol = XmippProtMovieMaxShift
     assert protocol._label == 'movie maxshift'
-    assert (protocol.REJ_FRAME, protocol.REJ_MOVIE, protocol.REJ_AND, protocol.REJ_OR) == (0, 1, 2, 3)
+    assert (protocol.REJ_FRAME, protocol.REJ_MOVIE, protocol.REJ_AND,
+            protocol.REJ_OR) == (0, 1, 2, 3)
     assert protocol.REJ_TYPES == ['by frame', 'by whole movie',
                                   'by frame and movie', 'by frame or movie']
     instance = protocol()

@@ -13,14 +13,17 @@ import pytest
 
 import xmipp3.maxshift.motion
 from xmipp3.maxshift.auto_threshold import AutoThresholds, motion_metrics
-from xmipp3.maxshift.motion import (MOTION_INVALID, REJ_FRAME, REJ_OR, decide,
-                           measure_dose_motion, measure_motion)
+from xmipp3.maxshift.motion import (CRITERION_FRAME, CRITERION_MOVIE, MOTION_INVALID,
+                                    REJ_FRAME, REJ_OR, decide, measure_dose_motion,
+                                    measure_motion)
+from xmipp3.protocols import XmippProtMovieMaxShift
 
 DATA_FILE = os.path.join(os.path.dirname(xmipp3.maxshift.motion.__file__), 'data',
                          'real_motion_trajectories.json')
 RELION_KEY = 'relion_accum_motion_total_early_late_px'
 TILT_SOURCE = 'TomoBabel/cets-relion'
 DEFAULT_FRAME_LIMIT = 10.0  # A, the protocol's default max frame shift
+DEFAULT_MOVIE_LIMIT = 45.0  # A, its default max movie shift (total travel)
 FAILED_JUMP_PX = 500.0       # a frame step this large is a failed alignment
 
 
@@ -88,10 +91,22 @@ def test_every_real_trajectory_measures_as_valid():
 
 
 def test_every_real_trajectory_gets_a_decision_with_default_limits():
+    defaults = XmippProtMovieMaxShift()  # the form's defaults, as documented
+    rule = defaults.rejType.get()
+    frameLimit, movieLimit = defaults.maxFrameShift.get(), defaults.maxMovieShift.get()
+    assert (rule, frameLimit, movieLimit) == (REJ_OR, DEFAULT_FRAME_LIMIT, DEFAULT_MOVIE_LIMIT)
+    discardedBy = {CRITERION_FRAME: 0, CRITERION_MOVIE: 0}
     for entry in ENTRIES:
-        decision = decide(measure(entry), REJ_OR, DEFAULT_FRAME_LIMIT, 50.0)
+        measured = measure(entry)
+        decision = decide(measured, rule, frameLimit, movieLimit)
         assert not decision.reason.startswith(MOTION_INVALID), label(entry)
         assert decision.accepted == (decision.reason == ''), label(entry)
+        assert decision.accepted == (measured.max_frame_shift <= frameLimit
+                                     and measured.total_travel <= movieLimit), label(entry)
+        for criterion in discardedBy:
+            discardedBy[criterion] += criterion in decision.reason
+    # both limits discard some real movies: neither branch is left untested
+    assert all(discardedBy.values()), discardedBy
 
 
 def test_failed_tilt_alignments_with_huge_jumps_are_discarded_by_frame():

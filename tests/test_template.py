@@ -96,7 +96,8 @@ def test_values_typed_in_the_fields_end_up_in_the_workflow():
         assert template.setParamValue(alias, value) == 1
     nodes = nodes_by_class(generated_workflow(template))
     maxshift = nodes['XmippProtMovieMaxShift']
-    assert (maxshift['rejType'], maxshift['maxFrameShift'], maxshift['maxMovieShift']) == (2, 7.5, 33)
+    assert (maxshift['rejType'], maxshift['maxFrameShift'],
+            maxshift['maxMovieShift']) == (2, 7.5, 33)
     assert nodes['ProtImportMovies']['filesPattern'] == 'FoilHole_*.eer'
     assert nodes['ProtImportMovies']['samplingRate'] == 0.83
     assert nodes['ProtMotionCorr']['gpuList'] == '0 1'

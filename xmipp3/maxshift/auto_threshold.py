@@ -471,9 +471,9 @@ def precision_recall_table(fractions=SESSION_FRACTIONS, **options):
     return '\n'.join(lines)
 
 
-if __name__ == '__main__':
-    print('AutoThresholds(warmup=%d, k=%g) on simulated sessions of %d '
+if __name__ == '__main__':  # the README's table: python -m xmipp3.maxshift.auto_threshold
+    print('AutoThresholds(warmup=%d, k=%g) on simulated sessions of %d '  # noqa: T201
           'movies (seeds %s, motion spread %g):\n'
           % (DEFAULT_WARMUP, DEFAULT_K, SESSION_MOVIES,
              ', '.join(map(str, SESSION_SEEDS)), SESSION_SPREAD))
-    print(precision_recall_table())
+    print(precision_recall_table())  # noqa: T201

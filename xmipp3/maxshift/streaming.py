@@ -3,6 +3,7 @@ producer appended since the last poll, and write output sets that survive a
 stop, a full disk and "Continue"."""
 import bisect
 import errno
+import logging
 import os
 import signal
 import sqlite3
@@ -12,6 +13,8 @@ from urllib.request import pathname2url
 
 from pyworkflow.mapper.sqlite import SqliteFlatMapperException
 from pyworkflow.object import Set
+
+logger = logging.getLogger(__name__)
 
 # What SQLite and pyworkflow raise for a file that is not a readable set
 UNREADABLE_SET_ERRORS = (sqlite3.DatabaseError, SqliteFlatMapperException)
@@ -34,6 +37,17 @@ IDS_PER_QUERY = 500
 
 # Transient SQLite locks (a producer or a reader holding the file) are
 # retried with a bounded exponential back-off before giving up.
+#
+# Our own loop rather than pyworkflow's retry_on_sqlite_lock
+# (pyworkflow.utils.retry_streaming), which retries on the same errors:
+# that helper logs each retry at ERROR level, in terminal colours, naming
+# the wrapped function, to a logging.Logger; here each retry is a warning
+# in the protocol's own log saying which input was being read, the error
+# and the wait, which is what the operator reads. It also appeared only in
+# pyworkflow 3.11.6, above the floor this plugin otherwise needs (3.9; 3.11.2
+# with scipion-em 3.11). Note that pyworkflow's mappers already wait up to
+# 1000 s for a lock (their sqlite timeout): either loop only sees the lock
+# errors SQLite raises without waiting.
 LOCK_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
@@ -78,17 +92,24 @@ def diskFullCause(error):
     return None
 
 
+# Logged just before an injected kill, so that a test counts the kills that
+# really happened (% (variable, its value))
+KILLED_LINE = 'Fault injected (%s=%s): SIGKILL'
+
+
 class FaultInjector:
     """Kills this process with SIGKILL at a named point, for the reliability
     tests: the environment variable holds '<point>' or '<point>:<n>' (the
-    n-th time the point is reached). Unset, it does nothing.
+    n-th time the point is reached), and KILLED_LINE is logged first. Unset,
+    it does nothing.
 
     With diskFull, it raises OSError(ENOSPC) instead, from the n-th time on:
     '<point>:<n>:<times>' raises that many times, '<point>:<n>' every time
     (a disk that stays full)."""
 
     def __init__(self, variable, diskFull=False):
-        point, _, rest = os.environ.get(variable, '').partition(':')
+        self.variable, self.value = variable, os.environ.get(variable, '')
+        point, _, rest = self.value.partition(':')
         count, _, times = rest.partition(':')
         self.point, self.remaining = point, int(count or 1)
         self.diskFull, self.times = diskFull, int(times or 0)
@@ -101,6 +122,7 @@ class FaultInjector:
             return
         if not self.diskFull:
             if self.remaining == 0:
+                logger.warning(KILLED_LINE % (self.variable, self.value))
                 os.kill(os.getpid(), signal.SIGKILL)
             return
         if self.times and self.remaining <= -self.times:
@@ -297,7 +319,13 @@ class OutputSets:
     The files are the record of what was written: on "Continue" an existing
     file is reopened for appending, never recreated. Each commit is checked
     against the file's row count, so a write that a full disk rolled back is
-    never taken as done (OutputLost).
+    never taken as done (OutputLost); pyworkflow's _updateOutputSet, which
+    each commit calls, does not check this.
+
+    At the end, commit() then the protocol's own _closeOutputSet() (what
+    pyworkflow also runs on a stop or a failure) closes every output, as the
+    simulator does. commit(closeStreams=True) does both in one write per
+    output and is kept only while the maxshift protocol still uses it.
     """
 
     def __init__(self, protocol, fileNames, setClasses, onDefined=None):

@@ -166,7 +166,8 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
             self.info('Emitted batch %d of %d' % (index + 1, len(batches)))
             if index + 1 < len(batches) + lag:
                 time.sleep(self.batchInterval.get())
-        outputs.commit(closeStreams=True)
+        outputs.commit()
+        self._closeOutputSet()
 
     # -------------------------- UTILS functions -----------------------------
     def _trajectories(self):
