@@ -236,8 +236,8 @@ def test_validation_accepts_a_still_empty_streaming_input(project, tmp_path):
 
 
 @pytest.mark.parametrize('param, message', [
-    ('maxFrameShift', 'Max frame shift must be a positive number of A.'),
-    ('maxMovieShift', 'Max movie shift must be a positive number of A.')])
+    ('maxFrameShift', 'Max frame shift must be a positive number of Å.'),
+    ('maxMovieShift', 'Max movie shift must be a positive number of Å.')])
 def test_validation_requires_positive_thresholds(project, designed_sim, param, message):
     # Each limit has its own message, and only a limit the rule uses is checked
     assert new_maxshift(project, designed_sim, **{param: 0.0}).validate() == [message]

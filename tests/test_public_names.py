@@ -29,10 +29,17 @@ OUTPUT_SETS = {
 ITEM_ATTRIBUTES = {'_xmipp_maxFrameShift', '_xmipp_totalTravel', '_xmipp_earlyMotion',
                    '_xmipp_lateMotion', '_xmipp_firstThirdMeanStep',
                    '_xmipp_discardReason', '_xmipp_motionNote'}
+# the frame-level figures, on the movies only
+MOVIE_ATTRIBUTES = ITEM_ATTRIBUTES | {
+    '_xmipp_straightness', '_xmipp_driftDirection', '_xmipp_firstThirdShare',
+    '_xmipp_largestStepShare', '_xmipp_shape', '_xmipp_jumpFrames', '_xmipp_passingFrames'}
 CSV_COLUMNS = ['id', 'micName', 'maxFrameShift_A', 'totalTravel_A', 'earlyMotion_A',
-               'lateMotion_A', 'firstThirdMeanStep_A', 'decision', 'reason', 'note']
+               'lateMotion_A', 'firstThirdMeanStep_A', 'straightness', 'driftDirection_deg',
+               'firstThirdShare', 'largestStepShare', 'decision', 'reason', 'note', 'shape',
+               'jumpFrames', 'passingFrames']
 CSV_DECISIONS = {'accepted', 'discarded'}
-EXTRA_FILES = {'movie_motion.csv', 'motion_summary.png', 'auto_thresholds.json'}
+EXTRA_FILES = {'movie_motion.csv', 'motion_summary.png', 'auto_thresholds.json',
+               'frame_profile.csv'}
 # rejType value -> rule name (the form's choices, in saved workflows by number)
 RULES = {0: 'by frame', 1: 'by whole movie', 2: 'by frame and movie',
          3: 'by frame or movie'}
@@ -80,13 +87,14 @@ def _stored_attributes(path):
 @pytest.mark.parametrize('name', sorted(OUTPUT_SETS))
 def test_every_item_of_every_output_carries_the_xmipp_attributes(run, name):
     path = os.path.join(run.getProject().path, getattr(run, name).getFileName())
+    expected = MOVIE_ATTRIBUTES if name.startswith('outputMovies') else ITEM_ATTRIBUTES
     stored = {label for label in _stored_attributes(path) if label.startswith('_xmipp_')}
-    assert stored == ITEM_ATTRIBUTES
+    assert stored == expected
     items = output_items(run, name)
     assert items, name
     for item in items:
         assert {attr for attr, _ in item.getAttributes()
-                if attr.startswith('_xmipp_')} == ITEM_ATTRIBUTES
+                if attr.startswith('_xmipp_')} == expected
         reason = item.getAttributeValue('_xmipp_discardReason')
         assert (reason == '') == item.isEnabled() == ('Discarded' not in name)
     # with dose information every metric has a value
