@@ -57,6 +57,10 @@ def test_jump_frames_passing_frames_and_shapes_are_stored_and_written(project, t
     summary = '\n'.join(maxshift.summary())
     assert '1 discarded movie fails only because of its first frames' in summary
     assert 'Shapes of the discarded movies: ' in summary
+    # Continue takes the figures back from the outputs: the same summary
+    launch(project, maxshift)
+    wait_until_done(project, maxshift)
+    assert '\n'.join(refresh(project, maxshift).summary()) == summary
 
 
 def test_frame_profile_is_the_sessions_steps_and_says_which_frames_to_drop(project):

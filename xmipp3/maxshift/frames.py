@@ -388,11 +388,10 @@ def movie_frames(x, y, first_frame, accepted, rule, frame_limit, movie_limit,
     the passing range need frame numbers; the shape does not."""
     steps = frame_steps(x, y)
     frames = None if first_frame is None else np.arange(first_frame, first_frame + len(x))
-    numbered = frames if frames is not None else np.arange(1, len(x) + 1)
     jumps = jump_frames(steps, frames, frame_limit) if frames is not None else ()
     passing = None
     if not accepted and frames is not None:
-        passing = passing_range(steps, numbered, rule, frame_limit, movie_limit, min_share)
+        passing = passing_range(steps, frames, rule, frame_limit, movie_limit, min_share)
     return MovieFrames(steps, frames, jumps, passing, trajectory_shape(x, y, steps))
 
 

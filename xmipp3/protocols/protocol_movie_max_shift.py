@@ -122,8 +122,9 @@ class Verdict:
         self.frames = frames  # frames.MovieFrames, or None
 
     @classmethod
-    def fromItem(cls, movie):
-        """The verdict written on an output movie."""
+    def fromItem(cls, movie, rule, frameLimit, movieLimit):
+        """The verdict written on an output movie, its frame-level figures
+        measured again with the run's rule and limits."""
         metrics = {column: getattr(movie, attribute).get()
                    if hasattr(movie, attribute) else None
                    for column, attribute in {**METRIC_ATTRIBUTES,
@@ -138,7 +139,7 @@ class Verdict:
                    getattr(movie, ATTR_DISCARD_REASON).get() or '',
                    getattr(movie, ATTR_MOTION_NOTE).get() or '', measured.layout,
                    texts, _movieFrames(measured, xshifts, yshifts, rate,
-                                       movie.isEnabled()))
+                                       movie.isEnabled(), rule, frameLimit, movieLimit))
 
     def also(self, decision):
         """This verdict, also discarded if another decision discards."""
@@ -601,7 +602,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         """Take back the decisions a previous run already wrote."""
         for name in MOVIE_SPLIT:
             for movie in self._outputSets.iterWritten(name):
-                self._remember(movie, Verdict.fromItem(movie))
+                self._remember(movie, Verdict.fromItem(movie, *self._rule()))
         self._micsWritten = {name: set() for name in MIC_SPLITS}
         for source, split in MIC_SPLITS.items():
             for name in split:
