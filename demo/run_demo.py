@@ -18,9 +18,9 @@ scipion_headless.configure(folder)
 
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation,  # noqa: E402
                           output_items, wait_for_output, wait_until_done)
-from xmipp3.protocols.protocol_movie_max_shift import (  # noqa: E402
-    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,
-    OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import (  # noqa: E402
+    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL, OUTPUT_MOVIES,
+    OUTPUT_MOVIES_DISCARDED)
 
 SHOWN = 10
 

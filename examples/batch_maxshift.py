@@ -54,9 +54,9 @@ def main(argv=None):
     scipion_headless.configure(args.folder)  # before pyworkflow is imported
     from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation,
                               output_ids, wait_for_output, wait_until_done)
-    from xmipp3.protocols.protocol_movie_max_shift import (
-        OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW,
-        OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+    from xmipp3.maxshift.names import (
+        OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED,
+        OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 
     project = scipion_headless.open_project(
         args.project, os.path.join(args.folder, 'projects'))

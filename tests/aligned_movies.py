@@ -8,7 +8,7 @@ import pwem.objects as emobj
 
 from xmipp3.maxshift.motion import MOTION_INVALID, REJ_OR
 from xmipp3.maxshift.simulation import load_trajectories
-from xmipp3.protocols.protocol_movie_max_shift import MovieJudge
+from xmipp3.maxshift.verdict import MovieJudge
 
 TOLERANCE_A = 1e-3
 RELION_KEY = 'relion_accum_motion_total_early_late_px'

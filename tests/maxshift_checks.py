@@ -13,11 +13,10 @@ from xmipp3.maxshift import table
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                                    refresh)
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
-from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,
-    ATTR_TOTAL_TRAVEL, OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW,
-    OUTPUT_FILES, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
-    OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import (
+    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_TOTAL_TRAVEL,
+    OUTPUT_FILES, OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW,
+    OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 
 MOVIE_OUTPUTS = (OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 # How maxshift says that it waits for its producer (log and summary)

@@ -30,10 +30,8 @@ from xmipp3.maxshift import layout as shift_layout
 from xmipp3.maxshift.batch import launch, new_maxshift, output_items
 from xmipp3.maxshift.motion import (DOSE_ABSENT, FRAMES_UNKNOWN, MOTION_ABSENT,
                                     REJ_OR)
-from xmipp3.protocols.protocol_movie_max_shift import (ATTR_MOTION_NOTE,
-                                                       ATTR_TOTAL_TRAVEL,
-                                                       OUTPUT_MOVIES,
-                                                       MovieJudge)
+from xmipp3.maxshift.names import ATTR_MOTION_NOTE, ATTR_TOTAL_TRAVEL, OUTPUT_MOVIES
+from xmipp3.maxshift.verdict import MovieJudge
 
 
 def plugin_protocols(plugin, *names):

@@ -120,7 +120,7 @@ def test_outlier_in_the_warm_up_is_discarded_with_reason():
     reason = decisions[7].reason
     assert REASON.match(reason), reason
     assert reason.startswith('max frame shift and total travel: 40.00 Å > ')
-    assert decisions[7].criterion == 'max frame shift and total travel'
+    assert decisions[7].criterion == 'max frame shift and total travel (automatic)'
 
 
 def test_outlier_after_warm_up_is_discarded_with_reason():
@@ -175,7 +175,7 @@ def test_nan_or_missing_metric_is_not_judged():
     assert auto.add(1, metrics(np.nan, 25.0))[0][1].accepted
     assert auto.add(2, {CRITERION_MOVIE: 25.0})[0][1].accepted
     [(_, decision)] = auto.add(3, metrics(np.nan, 500.0))
-    assert decision.criterion == CRITERION_MOVIE
+    assert decision.criterion == CRITERION_MOVIE + ' (automatic)'
 
 
 def test_invalid_and_motionless_movies_are_neither_judged_nor_learnt():

@@ -10,9 +10,9 @@ from pyworkflow.project import Project
 
 from xmipp3.maxshift import table
 from xmipp3.maxshift.batch import output_ids
-from xmipp3.protocols.protocol_movie_max_shift import (
-    OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW,
-    OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import (
+    OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED,
+    OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 
 SCRIPT = os.path.join(os.path.dirname(__file__), '..', 'examples',
                       'batch_maxshift.py')

@@ -17,7 +17,7 @@ from maxshift_checks import MOVIE_OUTPUTS, assert_split_consistent, ids
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation,
                                    wait_for_output, wait_until_done)
 from xmipp3.maxshift.streaming import CREATION_FORMAT
-from xmipp3.protocols.protocol_movie_max_shift import OUTPUT_MOVIES
+from xmipp3.maxshift.names import OUTPUT_MOVIES
 
 LIBFAKETIME_GLOBS = ('/usr/lib/*/faketime/libfaketime.so.1',
                      '/usr/lib/faketime/libfaketime.so.1',

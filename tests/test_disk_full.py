@@ -24,8 +24,9 @@ from xmipp3.maxshift import auto_threshold, table
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, refresh,
                                    wait_for_output, wait_until_done)
 from xmipp3.maxshift.streaming import OutputLost, OutputSets, countRows
+from xmipp3.maxshift.names import AUTO_STATE_FILE
 from xmipp3.protocols.protocol_movie_max_shift import (
-    AUTO_STATE_FILE, DISK_FULL_AT_VARIABLE, DISK_FULL_GIVE_UP_VARIABLE)
+    DISK_FULL_AT_VARIABLE, DISK_FULL_GIVE_UP_VARIABLE)
 
 
 @contextlib.contextmanager

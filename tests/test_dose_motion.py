@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from xmipp3.maxshift.motion import (CRITERION_EARLY, CRITERION_LATE,
                            DEFAULT_CUTOFF_DOSE, DOSE_ABSENT, MOTION_INVALID,
-                           Decision, DoseDecision, DoseMotion,
+                           Decision, DoseMotion,
                            decide_dose_limits, early_frame_limit,
                            first_third_frames, measure_dose_motion,
                            measure_motion)
@@ -313,7 +313,7 @@ def numbers_in(text):
 
 
 def test_limits_are_off_by_default():
-    assert decide_dose_limits(dose_motion()) == DoseDecision(True)
+    assert decide_dose_limits(dose_motion()) == Decision(True)
 
 
 def test_dose_decision_is_a_decision_with_a_note():
@@ -324,7 +324,8 @@ def test_dose_decision_is_a_decision_with_a_note():
 
 def test_early_motion_over_its_limit_discards_with_decide_style_reason():
     decision = decide_dose_limits(dose_motion(), max_early=5.0)
-    assert decision == DoseDecision(False, 'early motion: 6.00 Å > 5 Å')
+    assert not decision.accepted
+    assert decision.reason == 'early motion: 6.00 Å > 5 Å'
 
 
 def test_late_motion_over_its_limit_discards():

@@ -17,10 +17,11 @@ from maxshift_checks import (WAITING, along_x, assert_each_once, assert_outputs,
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                                    refresh, wait_for_output, wait_until_done)
 from xmipp3.maxshift.streaming import KILLED_LINE
-from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_MOTION_NOTE, KILL_AT_VARIABLE,
-    OUTPUT_FILES, OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED,
+from xmipp3.maxshift.names import (
+    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_MOTION_NOTE, OUTPUT_FILES,
+    OUTPUT_MICS, OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED,
     OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+from xmipp3.protocols.protocol_movie_max_shift import KILL_AT_VARIABLE
 
 KILL_POINTS = ['writing:1', 'evaluating:7', 'table:1', 'between-polls:2',
                'writing:4', 'evaluating:3']

@@ -20,7 +20,7 @@ from pyworkflow.plugin import Domain
 from maxshift_checks import MOVIE_OUTPUTS, ids
 from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation, output_items
 from xmipp3.protocols import XmippProtMovieMaxShift
-from xmipp3.protocols.protocol_movie_max_shift import OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED
+from xmipp3.maxshift.names import OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED
 
 pytestmark = pytest.mark.xmipp
 

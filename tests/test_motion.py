@@ -188,7 +188,7 @@ def test_all_zero_shifts_are_accepted_but_flagged_as_no_motion_information(
     assert motion.problem == 'all shifts are zero'
     assert (motion.max_frame_shift, motion.total_travel) == (0.0, 0.0)
     for r in ALL_RULES:
-        assert decide(motion, r, 0.0, 0.0) == Decision(True, '')
+        assert decide(motion, r, 0.0, 0.0) == Decision(True)
 
 
 def test_a_single_nonzero_shift_among_zeros_is_real_motion():

@@ -13,8 +13,7 @@ from matplotlib.text import Text
 from xmipp3.maxshift import auto_threshold, motion, plots, table
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
-from xmipp3.protocols.protocol_movie_max_shift import (OUTPUT_MOVIES,
-                                                       OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 LIMITS = (10.0, 45.0)

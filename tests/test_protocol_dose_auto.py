@@ -10,10 +10,10 @@ from maxshift_checks import along_x, assert_split_consistent, ids, run_static
 from xmipp3.maxshift import table
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
-from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP,
-    ATTR_LATE_MOTION, ATTR_MOTION_NOTE, KILL_AT_VARIABLE, OUTPUT_MOVIES,
-    OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import (
+    ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP, ATTR_LATE_MOTION,
+    ATTR_MOTION_NOTE, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+from xmipp3.protocols.protocol_movie_max_shift import KILL_AT_VARIABLE
 from xmipp3.maxshift.simulation import load_trajectories, random_walk_trajectories
 
 TUTORIAL_SOURCE = 'dials/data-files'  # RELION tutorial, 1.277 e/A2 per frame

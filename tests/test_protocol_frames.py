@@ -12,7 +12,7 @@ from maxshift_checks import along_x, assert_split_consistent, run_static
 from xmipp3.maxshift import frames, table
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                                    refresh, wait_for_output, wait_until_done)
-from xmipp3.protocols.protocol_movie_max_shift import (
+from xmipp3.maxshift.names import (
     ATTR_DISCARD_REASON, ATTR_JUMP_FRAMES, ATTR_PASSING_FRAMES, ATTR_SHAPE,
     ATTR_STRAIGHTNESS, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 

@@ -13,10 +13,9 @@ from xmipp3.maxshift import motion
 from xmipp3.maxshift.batch import (launch, new_maxshift, new_simulation, output_items,
                           refresh, wait_for_output, wait_until_done)
 from xmipp3.protocols import XmippProtMovieMaxShift as MaxShift
-from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE,
-    ATTR_TOTAL_TRAVEL, OUTPUT_MICS, OUTPUT_MOVIES,
-    OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import (
+    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_TOTAL_TRAVEL,
+    OUTPUT_MICS, OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
 
 @pytest.fixture(scope='module')
 def designed_sim(project, tmp_path_factory):

@@ -8,9 +8,9 @@ from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, MessageView
 from xmipp3.maxshift import plots
 from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation, output_items
 from xmipp3.protocols import XmippProtMovieMaxShift
-from xmipp3.protocols.protocol_movie_max_shift import (
-    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL,
-    OUTPUT_MOVIES, OUTPUT_MOVIES_DISCARDED)
+from xmipp3.maxshift.names import (
+    ATTR_DISCARD_REASON, ATTR_MAX_FRAME_SHIFT, ATTR_TOTAL_TRAVEL, OUTPUT_MOVIES,
+    OUTPUT_MOVIES_DISCARDED)
 from maxshift_checks import along_x, run_static
 from test_plots import axes_by_gid, bar_counts, legend_labels, scatter_points
 from xmipp3.viewers import XmippMovieMaxShiftViewer

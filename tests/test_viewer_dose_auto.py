@@ -14,10 +14,8 @@ from test_viewer import metadata_viewer_columns, movies_of, viewer_of
 from xmipp3.maxshift import auto_threshold, motion, plots, table
 from xmipp3.maxshift.batch import launch, new_maxshift, new_simulation
 from xmipp3.protocols import XmippProtMovieMaxShift
-from xmipp3.protocols.protocol_movie_max_shift import (ATTR_EARLY_MOTION,
-                                                       ATTR_FIRST_THIRD_STEP,
-                                                       ATTR_LATE_MOTION,
-                                                       AUTO_STATE_FILE)
+from xmipp3.maxshift.names import (
+    ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP, ATTR_LATE_MOTION, AUTO_STATE_FILE)
 from xmipp3.viewers.viewer_movie_max_shift import HISTOGRAMS_DOSE
 
 DOSE_GIDS = (plots.GID_EARLY_HISTOGRAM, plots.GID_LATE_HISTOGRAM,

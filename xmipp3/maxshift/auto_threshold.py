@@ -28,8 +28,8 @@ import math
 import numpy as np
 
 from xmipp3.maxshift.motion import (CRITERION_EARLY, CRITERION_FRAME, CRITERION_MOVIE,
-                           MOTION_OK, Decision, format_angstrom,
-                           measure_motion)
+                                    MOTION_OK, Criterion, Decision, format_angstrom,
+                                    measure_motion)
 
 DEFAULT_METRICS = (CRITERION_FRAME, CRITERION_MOVIE)
 KNOWN_METRICS = (CRITERION_FRAME, CRITERION_MOVIE, CRITERION_EARLY)
@@ -43,7 +43,6 @@ SIGMA_FLOOR_A = 0.01     # ... and >= 0.01 A
 MAX_WARMUP_PASSES = 10
 CEILING_FACTOR = 1.25     # ceiling = median + 1.25 k sigma of the warm-up
 STATE_VERSION = 1
-REASON_SUFFIX = '(automatic threshold)'
 
 
 def robust_threshold(values, k=DEFAULT_K):
@@ -360,17 +359,9 @@ class AutoThresholds:
 
     def _judge(self, row, limits):
         over = self._over(row, limits)[0]
-        if not over.any():
-            return Decision(True)
-        criteria = [name for name, is_over in zip(self.metrics, over)
-                    if is_over]
-        details = ['%s Å > %s Å' % (format_angstrom(value),
-                                    format_angstrom(limits[name]))
-                   for name, value, is_over in zip(self.metrics, row, over)
-                   if is_over]
-        return Decision(False, '%s: %s %s' % (' and '.join(criteria),
-                                              ', '.join(details),
-                                              REASON_SUFFIX))
+        return Decision(not over.any(), tuple(
+            Criterion(name, value, limits[name], automatic=True)
+            for name, value, is_over in zip(self.metrics, row, over) if is_over))
 
     def _learn(self, row):
         """Offer an accepted movie to the sample; True if it changed."""

@@ -16,11 +16,14 @@ unknown (xmipp3.maxshift.layout).
 
 Limits are inclusive: a movie exactly at a threshold is accepted.
 """
+import itertools
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
+from xmipp3.maxshift import names
 from xmipp3.maxshift.layout import ShiftLayout, aligned_range
 
 REJ_FRAME, REJ_MOVIE, REJ_AND, REJ_OR = range(4)
@@ -31,8 +34,9 @@ MOTION_OK = 'ok'
 MOTION_ABSENT = 'no motion information'  # accepted, but flagged
 MOTION_INVALID = 'invalid alignment'     # always discarded
 
-CRITERION_FRAME = 'max frame shift'
-CRITERION_MOVIE = 'total travel'
+CRITERION_FRAME = names.MAX_FRAME_SHIFT.label
+CRITERION_MOVIE = names.TOTAL_TRAVEL.label
+AUTOMATIC_SUFFIX = '(automatic threshold)'  # ends an automatic threshold's reason
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,114 @@ class Motion:
 
 
 @dataclass(frozen=True)
+class Criterion:
+    """One reason to discard a movie, as data: which criterion, the movie's
+    value and the limit it is over (A), the rule of a fixed frame or movie
+    limit (None for the others), whether the limit is an automatic
+    threshold, the frame of the largest step when known; for a movie that
+    cannot be measured (or a micrograph without a movie), the problem."""
+    name: str
+    value: float = float('nan')
+    limit: float = float('nan')
+    rule: Optional[int] = None
+    automatic: bool = False
+    frame: Optional[int] = None
+    problem: str = ''
+
+    @property
+    def source(self):
+        """Criteria from one source (a rule, the dose limits, the automatic
+        thresholds, a problem) are worded together."""
+        return (self.rule, self.automatic, self.problem)
+
+
+@dataclass(frozen=True)
 class Decision:
-    """Accepted, or discarded with a reason '<criterion>: <details>'."""
+    """Accepted, or discarded by criteria; note: what could not be checked."""
     accepted: bool
-    reason: str = ''  # empty when accepted
+    criteria: Tuple[Criterion, ...] = ()
+    note: str = ''
+
+    @property
+    def reason(self):
+        """'<criteria>: <details>', '' when accepted (render_reason)."""
+        return render_reason(self.criteria)
 
     @property
     def criterion(self):
-        """What discarded the movie, e.g. 'max frame shift'; '' if accepted."""
-        return self.reason.split(':', 1)[0]
+        """What discarded the movie first (criterion_key); '' if accepted."""
+        return criterion_key(self.criteria)
+
+
+def criterion_key(criteria):
+    """What the summary counts a discard under: the criteria of its first
+    source, e.g. 'max frame shift and total travel', 'total travel
+    (automatic)'; '' when there are none."""
+    if not criteria:
+        return ''
+    first = [c.name for c in criteria if c.source == criteria[0].source]
+    return ' and '.join(first) + (' (automatic)' if criteria[0].automatic else '')
+
+
+def render_reason(criteria):
+    """The words for a discard, the only place they are made: criteria of
+    one source share a sentence, sources are separated by '; '. E.g.
+    'max frame shift and total travel: 12.77 Å > 10 Å at frame 2, 61.04 Å
+    > 45 Å (rule by frame or movie); total travel: 61.04 Å > 52.10 Å
+    (automatic threshold)'. read_reason() reads it back."""
+    sentences = []
+    for _, group in itertools.groupby(criteria, key=lambda c: c.source):
+        group = list(group)
+        if group[0].problem:
+            sentences.append('%s: %s' % (group[0].name, group[0].problem))
+            continue
+        details = ', '.join(_detail(criterion) for criterion in group)
+        sentence = '%s: %s' % (' and '.join(c.name for c in group), details)
+        if group[0].automatic:
+            sentence += ' ' + AUTOMATIC_SUFFIX
+        elif group[0].rule is not None:
+            sentence += ' (rule %s)' % RULE_NAMES[group[0].rule]
+        sentences.append(sentence)
+    return '; '.join(sentences)
+
+
+def _detail(criterion):
+    limit = (format_angstrom(criterion.limit) if criterion.automatic
+             else '%g' % criterion.limit)
+    return '%s Å > %s Å%s' % (format_angstrom(criterion.value), limit,
+                              ' at frame %d' % criterion.frame
+                              if criterion.frame else '')
+
+
+_SENTENCE = re.compile(r'(?P<names>[^:]+): (?P<details>.*?)'
+                       r'(?: \(rule (?P<rule>[^)]+)\)| (?P<auto>%s))?$'
+                       % re.escape(AUTOMATIC_SUFFIX))
+_DETAIL = re.compile(r'(?P<value>\S+) Å > (?P<limit>\S+) Å(?: at frame (?P<frame>\d+))?$')
+
+
+def read_reason(reason):
+    """The criteria of a reason written by render_reason() (on an output
+    item, when a run is continued): values and limits as rounded in the
+    text, so that render_reason(read_reason(text)) == text."""
+    criteria = []
+    for sentence in filter(None, reason.split('; ')):
+        match = _SENTENCE.match(sentence)
+        if match is None:  # a problem's text that holds '; '
+            last = criteria.pop()
+            criteria.append(Criterion(last.name, problem=last.problem + '; ' + sentence))
+            continue
+        names = match['names'].split(' and ')
+        details = match['details'].split(', ')
+        parsed = [_DETAIL.match(detail) for detail in details]
+        if len(names) != len(details) or not all(parsed):
+            criteria.append(Criterion(match['names'], problem=match['details']))
+            continue
+        rule = RULE_NAMES.index(match['rule']) if match['rule'] else None
+        criteria += [Criterion(name, float(detail['value']), float(detail['limit']),
+                               rule, bool(match['auto']),
+                               int(detail['frame']) if detail['frame'] else None)
+                     for name, detail in zip(names, parsed)]
+    return tuple(criteria)
 
 
 def frame_steps(xshifts, yshifts):
@@ -164,34 +267,29 @@ def rejected_by_rule(max_frame_shift, total_travel, rule,
 
 
 def decide(motion, rule, max_frame_limit, max_movie_limit):
-    """Accept or discard one measured movie, saying why when discarded."""
+    """Accept or discard one measured movie, with the criteria it fails."""
     if not motion.is_valid:
-        return Decision(False, '%s: %s' % (MOTION_INVALID, motion.problem))
+        return Decision(False, (Criterion(MOTION_INVALID, problem=motion.problem),))
     if not rejected_by_rule(motion.max_frame_shift, motion.total_travel,
                             rule, max_frame_limit, max_movie_limit):
         return Decision(True)
-    criteria, details = [], []
+    criteria = []
     if uses_frame_limit(rule) and motion.max_frame_shift > max_frame_limit:
-        criteria.append(CRITERION_FRAME)
-        details.append('%s Å > %g Å' % (format_angstrom(motion.max_frame_shift),
-                                        max_frame_limit)
-                       + (' at frame %d' % motion.max_step_frame
-                          if motion.max_step_frame else ''))
+        criteria.append(Criterion(CRITERION_FRAME, motion.max_frame_shift,
+                                  max_frame_limit, rule,
+                                  frame=motion.max_step_frame))
     if uses_movie_limit(rule) and motion.total_travel > max_movie_limit:
-        criteria.append(CRITERION_MOVIE)
-        details.append('%s Å > %g Å' % (format_angstrom(motion.total_travel),
-                                        max_movie_limit))
-    return Decision(False, '%s: %s (rule %s)' % (' and '.join(criteria),
-                                                 ', '.join(details),
-                                                 RULE_NAMES[rule]))
+        criteria.append(Criterion(CRITERION_MOVIE, motion.total_travel,
+                                  max_movie_limit, rule))
+    return Decision(False, tuple(criteria))
 
 
 # --------------------------------------------------------------------------
 # Dose-aware motion: early and late motion, first-third mean step
 # --------------------------------------------------------------------------
 
-CRITERION_EARLY = 'early motion'
-CRITERION_LATE = 'late motion'
+CRITERION_EARLY = names.EARLY_MOTION.label
+CRITERION_LATE = names.LATE_MOTION.label
 DOSE_ABSENT = 'no dose information'  # early/late motion unavailable
 FRAMES_UNKNOWN = 'frame numbers unknown'  # early/late motion unavailable
 DEFAULT_CUTOFF_DOSE = 4.0  # e/A2, RELION's default (--dose_motionstats_cutoff)
@@ -332,12 +430,6 @@ def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
     return DoseMotion(early, float(steps[n_early:].sum()), first_third, True)
 
 
-@dataclass(frozen=True)
-class DoseDecision(Decision):
-    """A Decision with a note: why the dose limits could not be checked."""
-    note: str = ''  # '' when checked (or no limit set)
-
-
 def _limit(value, name):
     if value is None:
         return None
@@ -366,17 +458,11 @@ def decide_dose_limits(dose_motion, max_early=None, max_late=None):
         (CRITERION_LATE, _limit(max_late, 'max late motion'), 'late'))
         if limit is not None]
     if not limits:
-        return DoseDecision(True)
+        return Decision(True)
     if not dose_motion.available:
-        return DoseDecision(True, '', 'early/late motion not checked: %s'
-                            % dose_motion.problem)
-    criteria, details = [], []
-    for name, limit, field in limits:
-        value = getattr(dose_motion, field)
-        if value > limit:
-            criteria.append(name)
-            details.append('%s Å > %g Å' % (format_angstrom(value), limit))
-    if not criteria:
-        return DoseDecision(True)
-    return DoseDecision(False, '%s: %s' % (' and '.join(criteria),
-                                           ', '.join(details)))
+        return Decision(True, note='early/late motion not checked: %s'
+                        % dose_motion.problem)
+    criteria = tuple(Criterion(name, getattr(dose_motion, field), limit)
+                     for name, limit, field in limits
+                     if getattr(dose_motion, field) > limit)
+    return Decision(not criteria, criteria)

@@ -323,9 +323,7 @@ class OutputSets:
     each commit calls, does not check this.
 
     At the end, commit() then the protocol's own _closeOutputSet() (what
-    pyworkflow also runs on a stop or a failure) closes every output, as the
-    simulator does. commit(closeStreams=True) does both in one write per
-    output and is kept only while the maxshift protocol still uses it.
+    pyworkflow also runs on a stop or a failure) closes every output.
     """
 
     def __init__(self, protocol, fileNames, setClasses, onDefined=None):
@@ -385,19 +383,13 @@ class OutputSets:
         finally:
             written.close()
 
-    def commit(self, closeStreams=False, afterEach=None):
-        """Commit queued items; with closeStreams, close every output.
-        afterEach(name) is called after each output is committed."""
-        state = Set.STREAM_CLOSED if closeStreams else Set.STREAM_OPEN
+    def commit(self, afterEach=None):
+        """Commit queued items; afterEach(name) is called after each output
+        is committed."""
         for name, outputSet in self._open.items():
-            self._publish(name, outputSet, state)
+            self._publish(name, outputSet, Set.STREAM_OPEN)
             if afterEach:
                 afterEach(name)
-        if closeStreams:
-            for name in self.fileNames:
-                if name not in self._open and self.hasItems(name):
-                    outputSet = self._openForAppend(name, None)
-                    self._publish(name, outputSet, state)
         self._open = {}
 
     def reopen(self):

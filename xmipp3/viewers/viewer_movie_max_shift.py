@@ -18,13 +18,13 @@ import pyworkflow.protocol.params as params
 from pyworkflow.viewer import DESKTOP_TKINTER, WEB_DJANGO, ProtocolViewer, View
 
 from xmipp3.maxshift import auto_threshold, frames, plots, table
-from xmipp3.protocols.protocol_movie_max_shift import (
+from xmipp3.maxshift.names import (
     ATTR_DISCARD_REASON, ATTR_EARLY_MOTION, ATTR_FIRST_THIRD_STEP, ATTR_JUMP_FRAMES,
     ATTR_LATE_MOTION, ATTR_MAX_FRAME_SHIFT, ATTR_MOTION_NOTE, ATTR_PASSING_FRAMES,
-    ATTR_SHAPE, ATTR_TOTAL_TRAVEL,
-    AUTO_STATE_FILE, MOVIE_SPLIT, OUTPUT_MICS, OUTPUT_MICS_DISCARDED,
-    OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
-    OUTPUT_MOVIES_DISCARDED, XmippProtMovieMaxShift)
+    ATTR_SHAPE, ATTR_TOTAL_TRAVEL, AUTO_STATE_FILE, MOVIE_SPLIT, OUTPUT_MICS,
+    OUTPUT_MICS_DISCARDED, OUTPUT_MICS_DW, OUTPUT_MICS_DW_DISCARDED, OUTPUT_MOVIES,
+    OUTPUT_MOVIES_DISCARDED)
+from xmipp3.protocols.protocol_movie_max_shift import XmippProtMovieMaxShift
 
 # The sets the viewer opens, in the order of its combo box
 OUTPUT_SETS = ((OUTPUT_MOVIES, 'accepted movies'),
