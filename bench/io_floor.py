@@ -26,7 +26,7 @@ import pwem.objects as emobj  # noqa: E402
 import pyworkflow.object as pwobj  # noqa: E402
 
 from pyworkflow.plugin import Domain  # noqa: E402
-from xmipp3.maxshift import motion  # noqa: E402
+from xmipp3.maxshift import motion, names  # noqa: E402
 
 # Plugin discovery (imports every plugin and pwem.viewers) runs lazily at the
 # first set opened; a protocol process does it before its step starts, so it
@@ -37,21 +37,18 @@ IMPORTS_SECONDS = time.perf_counter() - IMPORT_STARTED
 
 # The protocol's defaults and output names (see README, Parameters/Outputs).
 DEFAULT_RULE = (motion.REJ_OR, 10.0, 45.0)
-SPLITS = {  # input -> (accepted output, discarded output)
-    'movies': ('outputMovies', 'outputMoviesDiscarded'),
-    'mics': ('outputMicrographs', 'outputMicrographsDiscarded'),
-    'mics_dw': ('outputMicrographsDoseWeighted',
-                'outputMicrographsDoseWeightedDiscarded'),
-}
+SPLITS = {'movies': names.MOVIE_SPLIT,  # input -> (accepted, discarded)
+          'mics': names.MIC_SPLITS[names.OUTPUT_MICS],
+          'mics_dw': names.MIC_SPLITS[names.OUTPUT_MICS_DW]}
 
 
 def _annotate(item, verdict):
     accepted, maxFrameShift, totalTravel, reason, note = verdict
     item.setEnabled(accepted)
-    item._xmipp_maxFrameShift = pwobj.Float(maxFrameShift)
-    item._xmipp_totalTravel = pwobj.Float(totalTravel)
-    item._xmipp_discardReason = pwobj.String(reason)
-    item._xmipp_motionNote = pwobj.String(note)
+    setattr(item, names.ATTR_MAX_FRAME_SHIFT, pwobj.Float(maxFrameShift))
+    setattr(item, names.ATTR_TOTAL_TRAVEL, pwobj.Float(totalTravel))
+    setattr(item, names.ATTR_DISCARD_REASON, pwobj.String(reason))
+    setattr(item, names.ATTR_MOTION_NOTE, pwobj.String(note))
 
 
 def _verdict(movie, rule):
@@ -126,7 +123,7 @@ def main(argv):
     with open(resultFile, 'w') as out:
         json.dump({'seconds': seconds, 'imports_seconds': IMPORTS_SECONDS,
                    'peak_rss_mb': peakKb / 1024.0,
-                   'movies': len(ids['outputMovies']) + len(ids['outputMoviesDiscarded']),
+                   'movies': sum(len(ids[name]) for name in names.MOVIE_SPLIT),
                    'ids': ids}, out)
 
 

@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -53,29 +52,13 @@ import scipion_headless  # noqa: E402
 import pyspy_profile  # noqa: E402
 from monitor import Monitor  # noqa: E402
 
-OUTPUT_FILES = {  # maxshift output -> file in its run folder (see the protocol)
-    'outputMovies': 'movies_accepted.sqlite',
-    'outputMoviesDiscarded': 'movies_discarded.sqlite',
-    'outputMicrographs': 'micrographs_accepted.sqlite',
-    'outputMicrographsDiscarded': 'micrographs_discarded.sqlite',
-    'outputMicrographsDoseWeighted': 'micrographs_dw_accepted.sqlite',
-    'outputMicrographsDoseWeightedDiscarded': 'micrographs_dw_discarded.sqlite',
-}
-MOVIE_OUTPUTS = ('outputMovies', 'outputMoviesDiscarded')
-DISCARDED = {'outputMoviesDiscarded', 'outputMicrographsDiscarded',
-             'outputMicrographsDoseWeightedDiscarded'}
-SIM_FILES = ('movies.sqlite', 'micrographs.sqlite', 'micrographs_dw.sqlite')
+# Output and file names come from xmipp3.maxshift.names, imported in the
+# functions that use them: pyworkflow may only be imported after
+# scipion_headless.configure().
 DEFAULT_POLL_INTERVAL = 5.0  # the protocol's default, when not overridden
 # The summary plot of 20,000 movies (once a unit test's limit): it is redrawn
 # at most every 30 s while streaming, so a few seconds would still be fine
 PLOT_TARGET_SECONDS = 2.5
-POLL_LINE = re.compile(r'Poll (\d+)(?: \((final)\))?: (\d+) new movies, '
-                       r'(\d+) new micrographs, (\d+) movies classified, '
-                       r'([\d.]+) s')
-PLOT_LINE = re.compile(r'Summary plot of (\d+) movies drawn in ([\d.]+) s')
-STEP_LINE = re.compile(r'(STARTED|FINISHED)\S*: (\w+), step \d+, time '
-                       r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)')
-
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
@@ -202,30 +185,25 @@ def git_state():
             'protocol_sha1': digest}
 
 
-def parse_log(logFile):
-    """Per-poll lines, step start/end times and summary-plot lines
-    ((movies, seconds)) from a protocol's run.stdout."""
+def read_run_record(path):
+    """Polls, step start/end times and summary plots ((movies, seconds))
+    from a maxshift run's record (extra/run_record.jsonl)."""
     polls, steps, plotted = [], {}, []
-    if not os.path.exists(logFile):
+    if not os.path.exists(path):
         return polls, steps, plotted
-    with open(logFile, errors='replace') as log:
-        for line in log:
-            match = PLOT_LINE.search(line)
-            if match:
-                plotted.append((int(match.group(1)), float(match.group(2))))
-            match = POLL_LINE.search(line)
-            if match:
-                poll, final, new, newMics, total, seconds = match.groups()
-                polls.append({'poll': int(poll), 'final': bool(final),
-                              'new_movies': int(new),
-                              'new_micrographs': int(newMics),
-                              'classified': int(total), 'seconds': float(seconds)})
-            match = STEP_LINE.search(line)
-            if match:
-                stamp = datetime.datetime.strptime(
-                    match.group(3), '%Y-%m-%d %H:%M:%S.%f'
-                    if '.' in match.group(3) else '%Y-%m-%d %H:%M:%S')
-                steps[match.group(1).lower()] = stamp.timestamp()
+    with open(path, encoding='utf-8') as record:
+        for line in record:
+            entry = json.loads(line)
+            if entry['event'] == 'poll':
+                polls.append({'poll': entry['poll'], 'final': entry['final'],
+                              'new_movies': entry['newMovies'],
+                              'new_micrographs': entry['newMicrographs'],
+                              'classified': entry['classified'],
+                              'seconds': entry['seconds']})
+            elif entry['event'] == 'summary plot':
+                plotted.append((entry['movies'], entry['seconds']))
+            elif entry['event'] in ('step started', 'step finished'):
+                steps[entry['event'].split()[1]] = entry['time']
     return polls, steps, plotted
 
 
@@ -296,10 +274,11 @@ class Bench:
 
     def io_floor(self, simulation, tag):
         """Run bench/io_floor.py on a simulator's sets in a fresh process."""
+        from xmipp3.maxshift.names import SIMULATION_FILES
         outDir = os.path.join(self.workDir, 'io-floor', tag)
         resultFile = outDir + '.json'
         files = [os.path.join(self.project.path, simulation._getPath(name))
-                 for name in SIM_FILES]
+                 for name in SIMULATION_FILES.values()]
         started = time.time()
         subprocess.run([sys.executable, os.path.join(HERE, 'io_floor.py')]
                        + files + [outDir, resultFile], check=True,
@@ -321,7 +300,7 @@ class Bench:
         the first repeat also loads matplotlib's fonts, as a protocol's
         first plot does."""
         import numpy as np
-        from xmipp3.maxshift import motion, plots, table
+        from xmipp3.maxshift import motion, names, plots, table
         rng = np.random.default_rng(self.args.seed)
         frame = rng.gamma(2.0, 1.5, movies)
         travel = frame + rng.gamma(5.0, 5.0, movies)
@@ -335,8 +314,8 @@ class Bench:
                 for i in range(movies)]
         folder = os.path.join(self.workDir, 'summary-plot')
         os.makedirs(folder, exist_ok=True)
-        csvPath = os.path.join(folder, 'movie_motion.csv')
-        pngPath = os.path.join(folder, 'motion_summary.png')
+        csvPath = os.path.join(folder, names.MOTION_TABLE_FILE)
+        pngPath = os.path.join(folder, names.SUMMARY_PLOT_FILE)
         table.write_table(csvPath, rows)
         runs = []
         for _ in range(repeats):
@@ -368,6 +347,7 @@ class Bench:
 
     # ------------------------------------------------------------ maxshift --
     def watch_outputs(self, protocol, monitor):
+        from xmipp3.maxshift.names import OUTPUT_FILES
         return {name: monitor.watch(name, os.path.join(
             self.project.path, protocol._getPath(fileName)))
             for name, fileName in OUTPUT_FILES.items()}
@@ -409,7 +389,9 @@ class Bench:
         closed = (max(outputs[name].closedAt for name in expected)
                   if all(outputs[name].closed for name in expected) else None)
         pid = tree.protocolPid(protocol.getStdoutLog())
-        polls, steps, plotted = parse_log(protocol.getStdoutLog())
+        from xmipp3.maxshift.names import RUN_RECORD_FILE
+        polls, steps, plotted = read_run_record(os.path.join(
+            self.project.path, protocol._getExtraPath(RUN_RECORD_FILE)))
         run = {'run': protocol.getRunName(), 'path': protocol.getWorkingDir(),
                'source_sha1': self.lastSource,
                'pid': pid,
@@ -434,6 +416,7 @@ class Bench:
 
     # ----------------------------------------------------------- streaming --
     def run_streaming(self):
+        from xmipp3.maxshift.names import OUTPUT_MOVIES, SIMULATION_FILES
         args = self.args
         monitor = Monitor(period=0.1)
         load = OtherLoad()
@@ -443,13 +426,13 @@ class Bench:
                 args.stream_total // args.stream_batch, args.stream_batch,
                 args.stream_interval))
         inputFile = monitor.watch('input', os.path.join(
-            self.project.path, simulation._getPath('movies.sqlite')))
+            self.project.path, simulation._getPath(SIMULATION_FILES[OUTPUT_MOVIES])))
         monitor.until(lambda: inputFile.firstSeen, 300, 'first batch')
         # The project's copy of the simulator must show outputMovies for the
         # pointer; refreshed only now, never near its end (see launch()).
         deadline = time.time() + 60
         while not self.batch.refresh(self.project, simulation).hasAttribute(
-                'outputMovies'):
+                OUTPUT_MOVIES):
             if time.time() > deadline:
                 raise TimeoutError('the simulator has no outputMovies')
             monitor.tick()
@@ -494,6 +477,7 @@ class Bench:
 # ------------------------------------------------------------ analysis --
 def compare_decisions(outputs, reference):
     """Ids per output against the reference decisions; enabled flags."""
+    from xmipp3.maxshift.names import DISCARDED_OUTPUTS
     problems = {}
     for name, setFile in outputs.items():
         got, want = setFile.ids(), set(reference.get(name, ()))
@@ -504,7 +488,7 @@ def compare_decisions(outputs, reference):
         if setFile.rows != len(got):
             issue['duplicate_rows'] = setFile.rows - len(got)
         wrongFlag = sum(1 for enabled in setFile.enabled.values()
-                        if bool(enabled) == (name in DISCARDED))
+                        if bool(enabled) == (name in DISCARDED_OUTPUTS))
         if wrongFlag:
             issue['wrong_enabled_flag'] = wrongFlag
         if issue:
@@ -514,15 +498,16 @@ def compare_decisions(outputs, reference):
 
 def batch_delays(inputFile, outputs, batchSize, total, launched):
     """Per batch: landing in the input, appearance in the outputs."""
+    from xmipp3.maxshift.names import MOVIE_SPLIT
     movieSeen = {}
-    for name in MOVIE_OUTPUTS:
+    for name in MOVIE_SPLIT:
         movieSeen.update(outputs[name].firstSeen)
     allSeen = {}
     for setFile in outputs.values():
         for objId, seen in setFile.firstSeen.items():
             allSeen[objId] = max(seen, allSeen.get(objId, 0))
     creation = {}
-    for name in MOVIE_OUTPUTS:
+    for name in MOVIE_SPLIT:
         creation.update(outputs[name].creation)
     stampFormat = '%Y-%m-%d %H:%M:%S'
     batches = []
@@ -556,10 +541,11 @@ def commits_cpu(outputs, tree, pid, launched, stepStarted):
     since the previous one (the work of the polls in between; for the first,
     since its step started, so process start-up is not counted). The commit
     that closes the outputs (it also finishes the run) is left out."""
+    from xmipp3.maxshift.names import MOVIE_SPLIT
     seen = {}
-    closing = min([outputs[name].closedAt for name in MOVIE_OUTPUTS
+    closing = min([outputs[name].closedAt for name in MOVIE_SPLIT
                    if outputs[name].closedAt] or [float('inf')])
-    for name in MOVIE_OUTPUTS:
+    for name in MOVIE_SPLIT:
         for stamp, count in outputs[name].events:
             if stamp < closing:
                 seen[stamp] = seen.get(stamp, 0) + count
@@ -591,7 +577,7 @@ def growth(pairs):
 
 
 def poll_growth(polls):
-    """From the protocol's 'Poll' lines; the final poll (it also closes the
+    """From the run record's polls; the final poll (it also closes the
     outputs) is left out."""
     if not polls:
         return None

@@ -32,7 +32,7 @@ def main():
     started = time.time()
     sim = launch(project, new_simulation(project, batchSize=40,
                                          batchInterval=1.0))
-    wait_for_output(project, sim, 'outputMovies')
+    wait_for_output(project, sim, OUTPUT_MOVIES)
     print('Streaming 266 real trajectories in batches of 40 ...')
     maxshift = launch(project, new_maxshift(project, sim))
     wait_until_done(project, sim)

@@ -17,7 +17,7 @@ import sys
 
 import scipion_headless
 
-RULES = {'frame': 0, 'movie': 1, 'and': 2, 'or': 3}
+RULES = ('frame', 'movie', 'and', 'or')  # motion.REJ_FRAME .. REJ_OR
 
 
 def parse_args(argv=None):
@@ -35,7 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('--outliers', type=float, default=0.2,
                         help='share of movies with a jump or a drift')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--rule', choices=sorted(RULES), default='or',
+    parser.add_argument('--rule', choices=RULES, default='or',
                         help='discard by frame, by whole movie, by both '
                              '(and) or by either (or)')
     parser.add_argument('--max-frame-shift', type=float, default=10.0,
@@ -65,9 +65,9 @@ def main(argv=None):
         project, source=1, numberOfMovies=args.movies,
         batchSize=args.batch_size, batchInterval=args.batch_interval,
         outlierFraction=args.outliers, seed=args.seed))
-    wait_for_output(project, simulation, 'outputMovies', timeout=args.timeout)
+    wait_for_output(project, simulation, OUTPUT_MOVIES, timeout=args.timeout)
     maxshift = launch(project, new_maxshift(
-        project, simulation, rejType=RULES[args.rule],
+        project, simulation, rejType=RULES.index(args.rule),
         maxFrameShift=args.max_frame_shift, maxMovieShift=args.max_movie_shift,
         pollInterval=args.poll_interval))
     print('# streaming %d movies into movie maxshift (run %d) ...'
@@ -76,7 +76,7 @@ def main(argv=None):
     wait_until_done(project, maxshift, timeout=args.timeout)
 
     ids = output_ids(maxshift)
-    counts = {'simulated_movies': len(output_ids(simulation, 'outputMovies')['outputMovies']),
+    counts = {'simulated_movies': len(output_ids(simulation, OUTPUT_MOVIES)[OUTPUT_MOVIES]),
               'accepted_movies': len(ids[OUTPUT_MOVIES]),
               'discarded_movies': len(ids[OUTPUT_MOVIES_DISCARDED]),
               'accepted_micrographs': len(ids[OUTPUT_MICS]),

@@ -13,6 +13,8 @@ import time
 from pyworkflow.plugin import Domain
 from pyworkflow.protocol import STATUS_FINISHED
 
+from xmipp3.maxshift.names import OUTPUT_MOVIES
+
 MAXSHIFT = 'XmippProtMovieMaxShift'
 SIMULATOR = 'XmippProtSimulateAlignedMovies'
 
@@ -22,7 +24,7 @@ def new_simulation(project, **params):
     return project.newProtocol(Domain.findClass(SIMULATOR), **params)
 
 
-def new_maxshift(project, alignment, movies='outputMovies', **params):
+def new_maxshift(project, alignment, movies=OUTPUT_MOVIES, **params):
     """Movie maxshift on the movies output of an alignment protocol."""
     maxshift = project.newProtocol(Domain.findClass(MAXSHIFT), **params)
     maxshift.inputMovies.set(alignment)

@@ -8,13 +8,11 @@ from pyworkflow import BETA
 from pyworkflow.protocol import STEPS_SERIAL
 import pyworkflow.protocol.params as params
 
+from xmipp3.maxshift.names import (OUTPUT_MICS, OUTPUT_MICS_DW, OUTPUT_MOVIES,
+                                    SIMULATION_FILES)
 from xmipp3.maxshift.streaming import OutputSets
 from xmipp3.maxshift.simulation import (BUNDLED_TRAJECTORIES, load_trajectories,
-                               random_walk_trajectories)
-
-OUTPUT_MOVIES = 'outputMovies'
-OUTPUT_MICS = 'outputMicrographs'
-OUTPUT_MICS_DW = 'outputMicrographsDoseWeighted'
+                                        random_walk_trajectories)
 
 
 class XmippProtSimulateAlignedMovies(EMProtocol):
@@ -120,10 +118,7 @@ class XmippProtSimulateAlignedMovies(EMProtocol):
     def emitMoviesStep(self, launchTime):
         trajectories = self._trajectories()
         moviesInfo, micsInfo = self._setTemplates(trajectories)
-        outputs = OutputSets(self, {OUTPUT_MOVIES: 'movies.sqlite',
-                                    OUTPUT_MICS: 'micrographs.sqlite',
-                                    OUTPUT_MICS_DW: 'micrographs_dw.sqlite'},
-                             self._possibleOutputs)
+        outputs = OutputSets(self, SIMULATION_FILES, self._possibleOutputs)
         micOutputs = [name for name, wanted in
                       ((OUTPUT_MICS, self.makeMicrographs.get()),
                        (OUTPUT_MICS_DW, self.makeDoseWeighted.get()))
