@@ -39,7 +39,11 @@ CSV_COLUMNS = ['id', 'micName', 'maxFrameShift_A', 'totalTravel_A', 'earlyMotion
                'jumpFrames', 'passingFrames']
 CSV_DECISIONS = {'accepted', 'discarded'}
 EXTRA_FILES = {'movie_motion.csv', 'motion_summary.png', 'auto_thresholds.json',
-               'frame_profile.csv'}
+               'frame_profile.csv', 'run_record.jsonl'}
+# the run record's events and the fields of a poll (the benchmark reads them)
+RUN_EVENTS = ['step started', 'poll', 'summary plot', 'step finished']
+POLL_FIELDS = {'event', 'time', 'poll', 'final', 'newMovies', 'newMicrographs',
+               'classified', 'seconds', 'automatic'}
 # rejType value -> rule name (the form's choices, in saved workflows by number)
 RULES = {0: 'by frame', 1: 'by whole movie', 2: 'by frame and movie',
          3: 'by frame or movie'}
@@ -116,6 +120,21 @@ def test_the_motion_table_has_its_columns_and_decisions(run):
 def test_the_files_for_dashboards_are_in_extra(run):
     assert set(os.listdir(run._getExtraPath())) >= EXTRA_FILES
     assert run.getSummaryPlotPath() == run._getExtraPath('motion_summary.png')
+
+
+def test_the_run_record_has_each_poll_as_data_and_the_log_words_it(run):
+    with open(run._getExtraPath('run_record.jsonl'), encoding='utf-8') as record:
+        entries = [json.loads(line) for line in record]
+    events = [e['event'] for e in entries]
+    assert (events[0], events[-1]) == (RUN_EVENTS[0], RUN_EVENTS[-1])
+    assert set(events) == set(RUN_EVENTS)
+    polls = [e for e in entries if e['event'] == 'poll']
+    assert set(polls[-1]) == POLL_FIELDS
+    assert polls[-1]['final'] and polls[-1]['classified'] == len(DESIGNED)
+    assert sum(p['newMovies'] for p in polls) == len(DESIGNED)
+    with open(run.getStdoutLog(), encoding='utf-8') as log:
+        assert 'Poll %d (final): %d new movies' % (polls[-1]['poll'],
+                                                  polls[-1]['newMovies']) in log.read()
 
 
 def test_rule_names_and_numbers_are_those_of_saved_workflows(run):

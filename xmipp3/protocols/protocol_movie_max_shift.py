@@ -438,13 +438,13 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         dropped, processed = tally.discarded(json.loads(self.motionStats.get()))
         automatic = ''
         if self.useAutoThresholds.get():
-            automatic = (', and automatic thresholds: %s over median + %g sigma '
-                         '(sigma from the MAD) of the movies accepted so far, '
-                         'after a warm-up of %d movies'
+            automatic = (' and automatic thresholds (%s over median + %g sigma of '
+                         'the movies accepted so far, sigma from the MAD, after '
+                         'a warm-up of %d movies)'
                          % (' or '.join(auto_threshold.DEFAULT_METRICS),
                             self.autoK.get(), self.autoWarmup.get()))
         return ['Aligned movies were screened by their global motion with the '
-                'rule "%s" (%s, limits inclusive)%s: %d of %d movies were '
+                'rule "%s" (%s; limits inclusive)%s. %d of %d movies were '
                 'discarded.' % (self.REJ_TYPES[self.rejType.get()],
                                 self._judge().limits(), automatic, dropped,
                                 processed)]
