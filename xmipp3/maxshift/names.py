@@ -82,11 +82,12 @@ MOTION_FIGURES = (MAX_FRAME_SHIFT, TOTAL_TRAVEL, EARLY_MOTION, LATE_MOTION,
 DOSE_FIGURES = (EARLY_MOTION, LATE_MOTION, FIRST_THIRD_STEP)
 # The trajectory's shape (xmipp3.maxshift.frames), on movies only: shares
 # 0-1 and a direction in degrees
-SHAPE_FIGURES = (
-    Figure('straightness', ATTR_STRAIGHTNESS, 'straightness'),
-    Figure('driftDirection_deg', ATTR_DRIFT_DIRECTION, 'drift direction'),
-    Figure('firstThirdShare', ATTR_FIRST_THIRD_SHARE, 'first-third share'),
-    Figure('largestStepShare', ATTR_LARGEST_STEP_SHARE, 'largest-step share'))
+STRAIGHTNESS = Figure('straightness', ATTR_STRAIGHTNESS, 'straightness')
+DRIFT_DIRECTION = Figure('driftDirection_deg', ATTR_DRIFT_DIRECTION, 'drift direction')
+FIRST_THIRD_SHARE = Figure('firstThirdShare', ATTR_FIRST_THIRD_SHARE, 'first-third share')
+LARGEST_STEP_SHARE = Figure('largestStepShare', ATTR_LARGEST_STEP_SHARE,
+                            'largest-step share')
+SHAPE_FIGURES = (STRAIGHTNESS, DRIFT_DIRECTION, FIRST_THIRD_SHARE, LARGEST_STEP_SHARE)
 # Text on movies only: the shape class, the frames whose step is over the
 # max frame shift ('2 17') and, for a discarded movie, the frames that would
 # pass the rule ('3-40')

@@ -33,7 +33,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, offset_copy
 
-from xmipp3.maxshift import frames, motion
+from xmipp3.maxshift import frames, motion, names
 
 BINS = 50  # histogram bins, whatever the number of movies
 ACCEPTED_COLOR = '#2a9d55'
@@ -43,11 +43,11 @@ LIMIT_STYLE = {'color': 'black', 'linestyle': '--', 'linewidth': 1.2}
 AUTO_STYLE = {'color': '#1d5fa8', 'linestyle': '-.', 'linewidth': 1.4}
 REGION_ALPHA = 0.12
 NO_MOVIES = 'no movies classified yet'
-FRAME_LABEL = 'max frame shift'
-MOVIE_LABEL = 'total travel'
-EARLY_LABEL = motion.CRITERION_EARLY
-LATE_LABEL = motion.CRITERION_LATE
-FIRST_THIRD_LABEL = 'first-third mean step'
+FRAME_LABEL = names.MAX_FRAME_SHIFT.label
+MOVIE_LABEL = names.TOTAL_TRAVEL.label
+EARLY_LABEL = names.EARLY_MOTION.label
+LATE_LABEL = names.LATE_MOTION.label
+FIRST_THIRD_LABEL = names.FIRST_THIRD_STEP.label
 NO_DOSE = motion.DOSE_ABSENT  # written on early/late histograms without values
 INVALID = motion.MOTION_INVALID
 # A limit farther than this times the data's range is listed, not drawn in
@@ -499,7 +499,7 @@ def dose_headline(arrays, earlyLimit=None, lateLimit=None, auto=None,
     if not len(accepted):
         line = '%s; %s' % (NO_MOVIES.capitalize(), limits)
     else:
-        withDose = int(np.sum(np.isfinite(_column(arrays, 'earlyMotion_A'))))
+        withDose = int(np.sum(np.isfinite(_column(arrays, names.EARLY_MOTION.column))))
         line = '%d movies (%d with dose information): %d accepted, %d ' \
                'discarded; %s' % (len(accepted), withDose, accepted.sum(),
                                   (~accepted).sum(), limits)
@@ -526,7 +526,7 @@ def auto_headline(auto):
 def has_dose_metrics(arrays):
     """True when some movie has its early or late motion (dose information)."""
     return any(np.isfinite(_column(arrays, column)).any()
-               for column in ('earlyMotion_A', 'lateMotion_A'))
+               for column in (names.EARLY_MOTION.column, names.LATE_MOTION.column))
 
 
 def axis_limit(values, limit=None):
@@ -634,8 +634,8 @@ def _column(arrays, column):
 
 
 def _metrics(arrays):
-    frame = np.asarray(arrays['maxFrameShift_A'], dtype=float)
-    travel = np.asarray(arrays['totalTravel_A'], dtype=float)
+    frame = np.asarray(arrays[names.MAX_FRAME_SHIFT.column], dtype=float)
+    travel = np.asarray(arrays[names.TOTAL_TRAVEL.column], dtype=float)
     accepted = np.asarray(arrays['accepted'], dtype=bool)
     return frame, travel, accepted, np.isfinite(frame) & np.isfinite(travel)
 
@@ -733,11 +733,11 @@ def _drawDoseHistograms(axesRow, arrays, earlyLimit, lateLimit, auto=None):
     frame, _, accepted, _ = _metrics(arrays)
     # a movie without a dose-aware value: invalid alignment, or no dose
     why = np.where(np.isfinite(frame), NO_DOSE, INVALID).astype(object)
-    panels = ((GID_EARLY_HISTOGRAM, 'earlyMotion_A', EARLY_LABEL, earlyLimit,
+    panels = ((GID_EARLY_HISTOGRAM, names.EARLY_MOTION.column, EARLY_LABEL, earlyLimit,
                motion.CRITERION_EARLY),
-              (GID_LATE_HISTOGRAM, 'lateMotion_A', LATE_LABEL, lateLimit,
+              (GID_LATE_HISTOGRAM, names.LATE_MOTION.column, LATE_LABEL, lateLimit,
                motion.CRITERION_LATE),
-              (GID_FIRST_THIRD_HISTOGRAM, 'firstThirdMeanStep_A',
+              (GID_FIRST_THIRD_HISTOGRAM, names.FIRST_THIRD_STEP.column,
                FIRST_THIRD_LABEL, None, None))
     for axes, (gid, column, label, limit, criterion) in zip(axesRow, panels):
         axes.set_gid(gid)
@@ -1057,7 +1057,7 @@ def plot_directions(axes, arrays):
     """Polar histogram of the movies' net drift directions, accepted and
     discarded stacked, with their mean direction drawn as long as R."""
     axes.set_gid(GID_DIRECTIONS)
-    angles = _column(arrays, 'driftDirection_deg')
+    angles = _column(arrays, names.DRIFT_DIRECTION.column)
     accepted = np.asarray(arrays.get('accepted', []), dtype=bool)
     known = np.isfinite(angles)
     edges = np.radians(np.arange(0, 361, frames.DIRECTION_BIN_DEG))

@@ -12,15 +12,17 @@ import os
 
 import numpy as np
 
+from xmipp3.maxshift import names
+
 # Dose-aware metrics: empty when the movies carry no dose information
-DOSE_METRICS = ('earlyMotion_A', 'lateMotion_A', 'firstThirdMeanStep_A')
+DOSE_METRICS = tuple(figure.column for figure in names.DOSE_FIGURES)
 # Trajectory shape (xmipp3.maxshift.frames): shares 0-1, direction in degrees
-SHAPE_METRICS = ('straightness', 'driftDirection_deg', 'firstThirdShare',
-                 'largestStepShare')
-NUMERIC = ('maxFrameShift_A', 'totalTravel_A') + DOSE_METRICS + SHAPE_METRICS
+SHAPE_METRICS = tuple(figure.column for figure in names.SHAPE_FIGURES)
+NUMERIC = (names.MAX_FRAME_SHIFT.column, names.TOTAL_TRAVEL.column) + DOSE_METRICS \
+    + SHAPE_METRICS
 # The shape class; the frames whose step is over the max frame shift
 # ('2 17'); the range of frames that would pass ('3-40', discarded movies)
-FRAME_TEXT = ('shape', 'jumpFrames', 'passingFrames')
+FRAME_TEXT = tuple(figure.column for figure in names.TEXT_FIGURES)
 COLUMNS = ('id', 'micName') + NUMERIC + ('decision', 'reason', 'note') + FRAME_TEXT
 OPTIONAL = DOSE_METRICS + SHAPE_METRICS + FRAME_TEXT
 ACCEPTED, DISCARDED = 'accepted', 'discarded'

@@ -7,7 +7,7 @@ Pure Python and numpy, no Scipion imports.
 """
 from collections import Counter
 
-from xmipp3.maxshift import frames, table
+from xmipp3.maxshift import frames, names, table
 from xmipp3.maxshift.layout import LayoutTally
 
 LISTED_NAMES = 10  # names listed in logs and the summary before "and N more"
@@ -40,7 +40,7 @@ class SessionTally:
             self.onlyFirstFrames += figures.only_first_frames_fail
             verdict.frames = None
         self.shapes[table.ACCEPTED if verdict.accepted else table.DISCARDED,
-                     verdict.texts['shape'] or 'unknown'] += 1
+                     verdict.texts[names.SHAPE.column] or 'unknown'] += 1
         if verdict.layout and self.layouts.add(verdict.layout):
             return verdict.layout
         return None

@@ -27,13 +27,14 @@ class Verdict:
     numbered (layout; None for an invalid alignment and for micrographs
     without a movie) and its frame-level figures (frames, until the
     session's profile has taken them)."""
-    __slots__ = ('accepted', 'criteria', 'metrics', 'texts', 'note', 'flagged',
-                 'layout', 'frames')
+    __slots__ = ('accepted', 'criteria', 'reason', 'metrics', 'texts', 'note',
+                 'flagged', 'layout', 'frames')
 
     def __init__(self, accepted, criteria=(), metrics=None, texts=None, note='',
                  flagged=False, layout=None, frames=None):
         self.accepted = accepted
         self.criteria = tuple(criteria)
+        self.reason = motion.render_reason(self.criteria)  # written on each item
         self.metrics = metrics or dict.fromkeys(f.column for f in NUMERIC_FIGURES)
         self.texts = texts or dict.fromkeys((f.column for f in names.TEXT_FIGURES), '')
         self.note = note
@@ -47,10 +48,6 @@ class Verdict:
         return cls(False, [motion.Criterion(
             NO_MOVIE, problem='no input movie has id %d or micName %s'
             % (mic.getObjId(), mic.getMicName()))])
-
-    @property
-    def reason(self):
-        return motion.render_reason(self.criteria)
 
     @property
     def criterion(self):
@@ -132,9 +129,10 @@ class MovieJudge:
                    names.EARLY_MOTION.column: dose.early,
                    names.LATE_MOTION.column: dose.late,
                    names.FIRST_THIRD_STEP.column: dose.first_third_mean_step}
-        metrics.update(zip((f.column for f in names.SHAPE_FIGURES),
-                           (shape.straightness, shape.direction_deg,
-                            shape.first_third_share, shape.largest_step_share)))
+        metrics.update({names.STRAIGHTNESS.column: shape.straightness,
+                        names.DRIFT_DIRECTION.column: shape.direction_deg,
+                        names.FIRST_THIRD_SHARE.column: shape.first_third_share,
+                        names.LARGEST_STEP_SHARE.column: shape.largest_step_share})
         texts = {names.SHAPE.column: shape.shape,
                  names.JUMP_FRAMES.column:
                      ' '.join(map(str, figures.jump_frames)) if figures else '',
