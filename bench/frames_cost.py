@@ -12,7 +12,7 @@ Prints the best of --repeats timings of each piece, in us per movie:
 measure_motion, measure_dose_motion, the shifts in A (as the protocol's
 _movieFrames converts them), movie_frames, FrameProfile.add,
 DriftDirections.add and only_first_frames_fail, then their sum; and apart,
-the shifts in A converted from plain-list copies.
+the shifts in A converted from plain-list copies, or from Motion.shifts.
 """
 import argparse
 import time
@@ -86,6 +86,8 @@ def main():
     alternatives = {
         'shifts in A, list() first': (lambda w: tuple(
             np.asarray(list(s), dtype=float) * w[2] for s in w[:2]), walks),
+        'shifts in A, Motion.shifts': (lambda item: tuple(
+            s * item[0][2] for s in item[1].shifts), list(zip(walks, measured))),
     }
     total = 0.0
     print('%d movies of 40 frames (%s), %d discarded; best of %d, us per movie'

@@ -50,6 +50,9 @@ class Motion:
     max_step_frame: Optional[int] = None  # frame of the largest step, if numbered
     # the frame steps (A) when measured, for measure_dose_motion()
     steps: Optional[np.ndarray] = dataclass_field(default=None, repr=False, compare=False)
+    # the shifts (x, y) as float arrays (px, maybe sharing the arrays given)
+    # unless invalid: a caller that needs them need not convert them again
+    shifts: Optional[tuple] = dataclass_field(default=None, repr=False, compare=False)
 
     @property
     def is_valid(self):
@@ -129,10 +132,11 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
     layout = ShiftLayout(n_frames, first, last, all_zero, bool(eer),
                          int(movie_frames or 0))
     if n_frames == 1:
-        return Motion(0.0, 0.0, 1, MOTION_ABSENT, 'a single frame', layout)
+        return Motion(0.0, 0.0, 1, MOTION_ABSENT, 'a single frame', layout,
+                      shifts=(x, y))
     if all_zero:
         return Motion(0.0, 0.0, n_frames, MOTION_ABSENT, 'all shifts are zero',
-                      layout)
+                      layout, shifts=(x, y))
     with np.errstate(over='ignore', invalid='ignore'):
         steps = frame_steps(x, y) * rate
         max_frame_shift, total_travel = steps.max(), steps.sum()
@@ -143,7 +147,7 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
     first_frame = layout.first_frame
     max_step_frame = first_frame + int(steps.argmax()) + 1 if first_frame else None
     return Motion(max_frame_shift, total_travel, n_frames, layout=layout,
-                  max_step_frame=max_step_frame, steps=steps)
+                  max_step_frame=max_step_frame, steps=steps, shifts=(x, y))
 
 
 def format_angstrom(angstrom):
