@@ -74,7 +74,8 @@ class Decision:
 def frame_steps(xshifts, yshifts):
     """Length of the difference of consecutive shifts (same unit as input)."""
     x, y = np.asarray(xshifts, dtype=float), np.asarray(yshifts, dtype=float)
-    return np.hypot(x[1:] - x[:-1], y[1:] - y[:-1])  # np.diff, without its overhead
+    # np.diff (along the last axis), without its overhead
+    return np.hypot(x[..., 1:] - x[..., :-1], y[..., 1:] - y[..., :-1])
 
 
 def _floats(values):
