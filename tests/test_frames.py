@@ -153,6 +153,33 @@ def test_profile_quantiles_follow_numpy_within_the_bin_resolution():
     assert profile.stats(False) == []
 
 
+def test_profile_counts_every_movie_whenever_it_is_read(monkeypatch):
+    # movies are counted in batches: reading between batches, with frames
+    # that grow the histograms, counts the same as one movie at a time
+    generator = np.random.default_rng(2)
+    movies = []
+    for index in range(3 * F.PROFILE_BATCH + 7):
+        first = int(generator.integers(1, 6))
+        steps = generator.lognormal(0, 1, size=int(generator.integers(1, 40)))
+        steps[generator.random(steps.size) < 0.05] = np.nan
+        movies.append((steps, np.arange(first, first + steps.size + 1), index % 4 > 0))
+    batched, single = F.FrameProfile(), F.FrameProfile()
+    readings = []
+    for index, movie in enumerate(movies):
+        batched.add(*movie)
+        if index % 101 == 0:
+            readings.append((batched.stats(True), batched.stats(False)))
+    monkeypatch.setattr(F, 'PROFILE_BATCH', 1)
+    for index, movie in enumerate(movies):
+        single.add(*movie)
+        if index % 101 == 0:
+            assert readings.pop(0) == (single.stats(True), single.stats(False))
+    for accepted in (True, False):
+        assert batched.stats(accepted) == single.stats(accepted)
+        assert sum(s.movies for s in single.stats(accepted)) == sum(
+            int(np.isfinite(steps).sum()) for steps, _, ok in movies if ok == accepted)
+
+
 def test_profile_recommends_dropping_frames_that_move_much_more_than_the_rest():
     profile = F.FrameProfile()
     for _ in range(30):

@@ -146,6 +146,19 @@ def test_numpy_arrays_lists_and_tuples_give_the_same_result():
     assert_same_metrics(from_lists, from_tuples, rel=1e-6)
 
 
+def test_a_list_subclass_gives_the_same_result_and_the_shifts_are_kept_as_floats():
+    class Shifts(list):  # like pyworkflow's CsvList, which getShifts() returns
+        pass
+    x, y = [0.0, 1.5, -2.0, 4.0], [0.0, 0.5, 1.0, -3.0]
+    measured = measure_motion(Shifts(x), Shifts(y), 1.3, (1, 4))
+    assert measured == measure_motion(x, y, 1.3, (1, 4))
+    assert [shifts.tolist() for shifts in measured.shifts] == [x, y]
+    assert [shifts.dtype for shifts in measured.shifts] == [np.float64] * 2
+    assert measured.steps.tolist() == (frame_steps(x, y) * 1.3).tolist()
+    assert measure_motion([0.0] * 3, [0.0] * 3, 1.0).shifts[0].tolist() == [0.0] * 3
+    assert measure_motion([0.0, np.nan], [0.0, 1.0], 1.0).shifts is None
+
+
 def test_metrics_are_python_floats():
     motion = measure_motion(np.array([0.0, 1.0]), np.array([0.0, 1.0]), 1.0)
     assert type(motion.max_frame_shift) is float

@@ -75,11 +75,11 @@ def jump_frames(steps, frames, limit):
     return tuple(int(frames[i + 1]) for i in over)
 
 
-def _longest_window(ok_length):
-    """(start, stop) of steps, the longest window with ok_length(start, stop)
-    true, where shrinking a true window keeps it true."""
+def _longest_window(size, ok_length):
+    """(start, stop) of size steps, the longest window with ok_length(start,
+    stop) true, where shrinking a true window keeps it true."""
     best, start = (0, 0), 0
-    for stop in range(1, ok_length.size + 1):
+    for stop in range(1, size + 1):
         while start < stop and not ok_length(start, stop):
             start += 1
         if stop - start > best[1] - best[0]:
@@ -98,55 +98,36 @@ def passing_range(steps, frames, rule, frame_limit, movie_limit,
     """
     steps = np.asarray(steps, dtype=float)
     n_frames = len(steps) + 1
-    min_frames = max(2, int(np.ceil(min_share * n_frames)))
-    if n_frames < min_frames or not np.all(np.isfinite(steps)):
+    min_frames = max(2, math.ceil(min_share * n_frames))
+    if n_frames < min_frames or not np.isfinite(steps).all():
         return None
-    cumulative = np.concatenate([[0.0], np.cumsum(steps)])
-    frame_ok = _FrameWindows(steps <= (np.inf if frame_limit is None else frame_limit))
-    movie_ok = _SumWindows(cumulative, np.inf if movie_limit is None else movie_limit)
+    # The windows read single values: Python lists, faster than numpy here
+    over = ~(steps <= (np.inf if frame_limit is None else frame_limit))
+    over_before = [0] + np.cumsum(over).tolist()
+    cumulative = [0.0] + np.cumsum(steps).tolist()
+    movie_max = np.inf if movie_limit is None else movie_limit
+
+    def frame_ok(start, stop):  # no step over the frame limit
+        return over_before[stop] == over_before[start]
+
+    def movie_ok(start, stop):  # the steps' sum within the movie limit
+        return cumulative[stop] - cumulative[start] <= movie_max
+
+    def both_ok(start, stop):
+        return frame_ok(start, stop) and movie_ok(start, stop)
+    size = len(steps)
     if rule == REJ_FRAME:
-        candidates = [_longest_window(frame_ok)]
+        candidates = [_longest_window(size, frame_ok)]
     elif rule == REJ_MOVIE:
-        candidates = [_longest_window(movie_ok)]
+        candidates = [_longest_window(size, movie_ok)]
     elif rule == REJ_AND:
-        candidates = [_longest_window(frame_ok), _longest_window(movie_ok)]
+        candidates = [_longest_window(size, frame_ok), _longest_window(size, movie_ok)]
     else:
-        candidates = [_longest_window(_BothWindows(frame_ok, movie_ok))]
+        candidates = [_longest_window(size, both_ok)]
     start, stop = max(candidates, key=lambda window: (window[1] - window[0], -window[0]))
     if stop - start + 1 < min_frames:
         return None
     return int(frames[start]), int(frames[stop])
-
-
-class _FrameWindows:
-    """Windows of steps with no step over the frame limit."""
-
-    def __init__(self, ok):
-        self.ok = ok
-        self.size = len(ok)
-        self.bad_before = np.concatenate([[0], np.cumsum(~ok)])
-
-    def __call__(self, start, stop):
-        return self.bad_before[stop] == self.bad_before[start]
-
-
-class _SumWindows:
-    """Windows of steps whose sum is within the movie limit."""
-
-    def __init__(self, cumulative, limit):
-        self.cumulative, self.limit = cumulative, limit
-        self.size = len(cumulative) - 1
-
-    def __call__(self, start, stop):
-        return self.cumulative[stop] - self.cumulative[start] <= self.limit
-
-
-class _BothWindows:
-    def __init__(self, first, second):
-        self.first, self.second, self.size = first, second, first.size
-
-    def __call__(self, start, stop):
-        return self.first(start, stop) and self.second(start, stop)
 
 
 @dataclass(frozen=True)
@@ -165,6 +146,16 @@ def trajectory_shape(x, y, steps=None):
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if steps is None:
         steps = frame_steps(x, y)
+    return _shape(x, y, steps, _largest(steps))
+
+
+def _largest(steps):
+    """The largest step, NaN when there are none (or one is NaN)."""
+    return float(steps.max()) if len(steps) else np.nan
+
+
+def _shape(x, y, steps, largest):
+    """trajectory_shape() of float arrays, with their steps' largest."""
     path = float(steps.sum())
     if not (path > 0 and math.isfinite(path)):
         return Shape(np.nan, np.nan, np.nan, np.nan, SHAPE_STILL)
@@ -172,26 +163,27 @@ def trajectory_shape(x, y, steps=None):
     straightness = min(1.0, math.hypot(dx, dy) / path)
     direction = math.degrees(math.atan2(dy, dx)) % 360.0 if (dx or dy) else np.nan
     third = -(-len(steps) // 3)
-    return Shape(straightness, direction, float(steps[:third].sum()) / path,
-                 float(steps.max()) / path,
-                 _shape_class(x, y, steps, path, straightness, third))
+    first_third = float(steps[:third].sum())
+    return Shape(straightness, direction, first_third / path, largest / path,
+                 _shape_class(x, y, steps, path, straightness, third, largest,
+                              first_third))
 
 
-def _shape_class(x, y, steps, path, straightness, third):
+def _shape_class(x, y, steps, path, straightness, third, largest, first_third):
+    """largest: the largest step; first_third: the sum of the first third's."""
     if len(steps) < 3:
         return SHAPE_SHORT
-    order = np.argsort(steps)[::-1]
-    largest, second = int(order[0]), int(order[1])
-    biggest = float(steps[largest])
-    if biggest >= JUMP_PATH_SHARE * path and \
-            biggest >= JUMP_TYPICAL_FACTOR * float(np.median(steps[order[2:]])):
-        alone = biggest >= JUMP_ALONE_FACTOR * float(steps[second])
-        first, last = sorted((largest, second))
-        away_and_back = last == first + 1 and math.hypot(
-            x[last + 1] - x[first], y[last + 1] - y[first]) <= 0.5 * biggest
-        if alone or away_and_back:
-            return SHAPE_JUMP
-    if float(steps[:third].sum()) / third >= EARLY_FACTOR * float(steps[-third:].sum()) / third:
+    if largest >= JUMP_PATH_SHARE * path:  # else no single step carries the motion
+        order = np.argsort(steps)[::-1]
+        top, second = int(order[0]), int(order[1])
+        if largest >= JUMP_TYPICAL_FACTOR * float(np.median(steps[order[2:]])):
+            alone = largest >= JUMP_ALONE_FACTOR * float(steps[second])
+            first, last = sorted((top, second))
+            away_and_back = last == first + 1 and math.hypot(
+                x[last + 1] - x[first], y[last + 1] - y[first]) <= 0.5 * largest
+            if alone or away_and_back:
+                return SHAPE_JUMP
+    if first_third / third >= EARLY_FACTOR * float(steps[-third:].sum()) / third:
         return SHAPE_EARLY
     if straightness >= STEADY_STRAIGHTNESS:
         return SHAPE_STEADY
@@ -217,6 +209,9 @@ SETTLED_FACTOR = 2.5
 # A frame enters the profile's recommendation when at least this share of
 # the movies have it (frames only a few long movies have are noise).
 PROFILE_MIN_SHARE = 0.5
+# The profile counts the steps of this many movies at once (numpy's call
+# overhead, paid per movie otherwise, outweighs counting a few steps).
+PROFILE_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -242,23 +237,40 @@ class FrameProfile:
     """The session's steps frame by frame, for accepted and discarded movies.
 
     Each movie adds its steps to fixed histograms, one per frame number and
-    decision: the cost of a movie and of reading the profile does not grow
-    with the movies seen. Quantiles come from the histograms (within 1.8 %).
+    decision (counted PROFILE_BATCH movies at a time): the cost of a movie
+    and of reading the profile does not grow with the movies seen.
+    Quantiles come from the histograms (within 1.8 %).
     """
 
     def __init__(self):
         # accepted -> [first frame number, counts: frames x bins]
         self._counts = {True: [None, None], False: [None, None]}
+        # accepted -> [(frame numbers, bins) of a movie's steps] not counted yet
+        self._pending = {True: [], False: []}
 
     def add(self, steps, frames, accepted):
         """Add one movie: steps[i] is the step of frames[i + 1] (A)."""
         steps = np.asarray(steps, dtype=float)
+        stepFrames = np.array(frames[1:], dtype=int)  # a copy: kept until counted
         known = np.isfinite(steps)
-        if not known.any():
+        if not known.all():
+            steps, stepFrames = steps[known], stepFrames[known]
+        if not len(steps):
             return
-        stepFrames = np.asarray(frames[1:], dtype=int)[known]
-        bins = np.searchsorted(_STEP_EDGES, steps[known], side='right')
-        entry = self._counts[bool(accepted)]
+        pending = self._pending[bool(accepted)]
+        pending.append((stepFrames, _STEP_EDGES.searchsorted(steps, side='right')))
+        if len(pending) >= PROFILE_BATCH:
+            self._count(bool(accepted))
+
+    def _count(self, accepted):
+        """Add the pending movies' steps to the histograms."""
+        pending = self._pending[accepted]
+        if not pending:
+            return
+        stepFrames = np.concatenate([movieFrames for movieFrames, _ in pending])
+        bins = np.concatenate([movieBins for _, movieBins in pending])
+        pending.clear()
+        entry = self._counts[accepted]
         first, last = int(stepFrames.min()), int(stepFrames.max())
         if entry[1] is None:
             entry[:] = [first, np.zeros((last - first + 1, len(_STEP_CENTRES)), np.int64)]
@@ -272,6 +284,7 @@ class FrameProfile:
 
     def stats(self, accepted):
         """FrameStats of each frame number, in frame order."""
+        self._count(bool(accepted))
         first, counts = self._counts[bool(accepted)]
         if counts is None:
             return []
@@ -332,17 +345,18 @@ class DriftDirections:
 
     def __init__(self):
         self.counts = np.zeros(360 // DIRECTION_BIN_DEG, dtype=np.int64)
-        self._sum = np.zeros(2)
+        self._sum = [0.0, 0.0]  # of the unit vectors (cos, sin)
 
     @property
     def movies(self):
         return int(self.counts.sum())
 
     def add(self, direction_deg):
-        if direction_deg is None or not np.isfinite(direction_deg):
+        if direction_deg is None or not math.isfinite(direction_deg):
             return
-        angle = np.radians(direction_deg)
-        self._sum += (np.cos(angle), np.sin(angle))
+        angle = math.radians(direction_deg)
+        self._sum[0] += math.cos(angle)
+        self._sum[1] += math.sin(angle)
         self.counts[int(direction_deg % 360.0) // DIRECTION_BIN_DEG] += 1
 
     def resultant_length(self):
@@ -386,13 +400,17 @@ def movie_frames(x, y, first_frame, accepted, rule, frame_limit, movie_limit,
     """Frame-level figures of a measured movie from its positions x, y (A)
     and the frame number of its first shift (None: unknown). Jump frames and
     the passing range need frame numbers; the shape does not."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     steps = frame_steps(x, y)
+    largest = _largest(steps)
     frames = None if first_frame is None else np.arange(first_frame, first_frame + len(x))
-    jumps = jump_frames(steps, frames, frame_limit) if frames is not None else ()
+    jumps = ()  # looked for only when the largest step is not within the limit
+    if frames is not None and frame_limit is not None and not largest <= frame_limit:
+        jumps = jump_frames(steps, frames, frame_limit)
     passing = None
     if not accepted and frames is not None:
         passing = passing_range(steps, frames, rule, frame_limit, movie_limit, min_share)
-    return MovieFrames(steps, frames, jumps, passing, trajectory_shape(x, y, steps))
+    return MovieFrames(steps, frames, jumps, passing, _shape(x, y, steps, largest))
 
 
 # ------------------------------------------------------ session record, text

@@ -123,7 +123,9 @@ class LayoutTally:
             self._seen[key] = [layout, 1, False]
             return True
         entry[1] += 1
-        entry[2] = entry[2] or layout.describe() != entry[0].describe()
+        # an equal layout describes itself the same (most movies: no text made)
+        entry[2] = entry[2] or (layout != entry[0]
+                                and layout.describe() != entry[0].describe())
         return False
 
     def to_list(self):

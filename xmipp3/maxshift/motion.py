@@ -17,8 +17,10 @@ unknown (xmipp3.maxshift.layout).
 Limits are inclusive: a movie exactly at a threshold is accepted.
 """
 import itertools
+import math
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Optional, Tuple
 
 import numpy as np
@@ -50,6 +52,11 @@ class Motion:
     problem: str = ''
     layout: Optional[ShiftLayout] = None
     max_step_frame: Optional[int] = None  # frame of the largest step, if numbered
+    # the frame steps (A) when measured, for measure_dose_motion()
+    steps: Optional[np.ndarray] = dataclass_field(default=None, repr=False, compare=False)
+    # the shifts (x, y) as float arrays (px, maybe sharing the arrays given)
+    # unless invalid: a caller that needs them need not convert them again
+    shifts: Optional[tuple] = dataclass_field(default=None, repr=False, compare=False)
 
     @property
     def is_valid(self):
@@ -169,8 +176,18 @@ def read_reason(reason):
 
 def frame_steps(xshifts, yshifts):
     """Length of the difference of consecutive shifts (same unit as input)."""
-    return np.hypot(np.diff(np.asarray(xshifts, dtype=float)),
-                    np.diff(np.asarray(yshifts, dtype=float)))
+    x, y = np.asarray(xshifts, dtype=float), np.asarray(yshifts, dtype=float)
+    # np.diff (along the last axis), without its overhead
+    return np.hypot(x[..., 1:] - x[..., :-1], y[..., 1:] - y[..., :-1])
+
+
+def _floats(values):
+    """values as a flat float array. A list subclass (pyworkflow's CsvList,
+    what MovieAlignment.getShifts() returns) is copied to a list first:
+    numpy converts a plain list three times faster."""
+    if isinstance(values, list) and type(values) is not list:
+        values = list(values)
+    return np.asarray(values, dtype=float).ravel()
 
 
 def _invalid(n_frames, problem):
@@ -194,8 +211,7 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
       shifts zero (what an aligner that leaves no trajectory stores).
     """
     try:
-        x = np.asarray(xshifts, dtype=float).ravel()
-        y = np.asarray(yshifts, dtype=float).ravel()
+        x, y = _floats(xshifts), _floats(yshifts)
     except (TypeError, ValueError, OverflowError) as error:
         return _invalid(0, 'shifts are not numbers (%s)' % error)
     n_frames = len(x)
@@ -203,7 +219,7 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
         rate = float(sampling_rate)
     except (TypeError, ValueError, OverflowError):
         rate = np.nan
-    if not (np.isfinite(rate) and rate > 0):
+    if not (math.isfinite(rate) and rate > 0):
         return _invalid(n_frames, 'sampling rate %s is not a positive number'
                         % sampling_rate)
     if len(x) != len(y):
@@ -220,20 +236,22 @@ def measure_motion(xshifts, yshifts, sampling_rate, frame_range=None,
     layout = ShiftLayout(n_frames, first, last, all_zero, bool(eer),
                          int(movie_frames or 0))
     if n_frames == 1:
-        return Motion(0.0, 0.0, 1, MOTION_ABSENT, 'a single frame', layout)
+        return Motion(0.0, 0.0, 1, MOTION_ABSENT, 'a single frame', layout,
+                      shifts=(x, y))
     if all_zero:
         return Motion(0.0, 0.0, n_frames, MOTION_ABSENT, 'all shifts are zero',
-                      layout)
+                      layout, shifts=(x, y))
     with np.errstate(over='ignore', invalid='ignore'):
         steps = frame_steps(x, y) * rate
         max_frame_shift, total_travel = steps.max(), steps.sum()
-    if not (np.isfinite(max_frame_shift) and np.isfinite(total_travel)):
+    max_frame_shift, total_travel = float(max_frame_shift), float(total_travel)
+    if not (math.isfinite(max_frame_shift) and math.isfinite(total_travel)):
         return _invalid(n_frames, 'shifts too large to measure')
     # a step belongs to the later of its two frames
-    max_step_frame = (layout.first_frame + int(np.argmax(steps)) + 1
-                      if layout.first_frame else None)
-    return Motion(float(max_frame_shift), float(total_travel), n_frames,
-                  layout=layout, max_step_frame=max_step_frame)
+    first_frame = layout.first_frame
+    max_step_frame = first_frame + int(steps.argmax()) + 1 if first_frame else None
+    return Motion(max_frame_shift, total_travel, n_frames, layout=layout,
+                  max_step_frame=max_step_frame, steps=steps, shifts=(x, y))
 
 
 def format_angstrom(angstrom):
@@ -332,14 +350,14 @@ def _number(value):
 
 def _dose_problem(dose_per_frame, initial_dose, first_frame):
     dose, initial = _number(dose_per_frame), _number(initial_dose)
-    if not (np.isfinite(dose) and dose > 0):
+    if not (math.isfinite(dose) and dose > 0):
         return ('%s: dose per frame %s is not a positive number'
                 % (DOSE_ABSENT, dose_per_frame))
-    if not (np.isfinite(initial) and initial >= 0):
+    if not (math.isfinite(initial) and initial >= 0):
         return ('%s: initial dose %s is not a number >= 0'
                 % (DOSE_ABSENT, initial_dose))
     frame = _number(first_frame)
-    if not (np.isfinite(frame) and frame >= 1 and frame == int(frame)):
+    if not (math.isfinite(frame) and frame >= 1 and frame == int(frame)):
         return ('%s: first aligned frame %s is not a frame number >= 1'
                 % (DOSE_ABSENT, first_frame))
     return ''
@@ -392,22 +410,26 @@ def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
     information (a single frame, all shifts zero) measures 0.0, as in
     measure_motion(). Never raises on bad movie values.
 
-    measured: this movie's measure_motion() result when the caller already
-    has it (it is not measured again).
+    measured: this movie's measure_motion() result (same shifts and
+    sampling rate) when the caller already has it: it is not measured
+    again, and its steps are reused.
     """
     cutoff = _number(cutoff_dose)
-    if not np.isfinite(cutoff):
+    if not math.isfinite(cutoff):
         raise ValueError('cutoff dose %r is not a finite number'
                          % (cutoff_dose,))
     motion = measured or measure_motion(xshifts, yshifts, sampling_rate)
     if not motion.is_valid:
         return DoseMotion(np.nan, np.nan, np.nan, False,
                           '%s: %s' % (MOTION_INVALID, motion.problem))
-    steps = frame_steps(np.asarray(xshifts, dtype=float).ravel(),
-                        np.asarray(yshifts, dtype=float).ravel())
-    steps *= float(sampling_rate)
+    steps = motion.steps
+    if steps is None:  # no motion information: measure_motion() kept no steps
+        steps = frame_steps(_floats(xshifts), _floats(yshifts))
+        steps *= float(sampling_rate)
     n_frames = motion.n_frames
-    first_third = (float(steps[:first_third_frames(n_frames) - 1].mean())
+    # the mean of d_2 .. d_m, as ndarray.mean() sums and divides
+    n_first = first_third_frames(n_frames) - 1
+    first_third = (float(np.add.reduce(steps[:n_first])) / n_first
                    if n_frames > 1 else 0.0)
     layout = motion.layout
     if layout and layout.frames_unknown:
@@ -422,19 +444,25 @@ def measure_dose_motion(xshifts, yshifts, sampling_rate, dose_per_frame,
     limit = early_frame_limit(float(dose_per_frame), float(initial_dose),
                               int(float(first_frame)), cutoff)
     # the early steps are a prefix: d_2 .. d_k with k the last frame <= c
-    frames = np.arange(2, n_frames + 1)
-    n_early = int(np.count_nonzero(
-        frames <= limit + _FRAME_TOLERANCE * max(1.0, abs(limit))))
+    n_early = _early_steps(limit + _FRAME_TOLERANCE * max(1.0, abs(limit)),
+                           n_frames)
     # a running sum never decreases, so early never decreases with c
     early = float(np.cumsum(steps)[n_early - 1]) if n_early else 0.0
     return DoseMotion(early, float(steps[n_early:].sum()), first_third, True)
+
+
+def _early_steps(limit, n_frames):
+    """How many of the frames 2 .. n_frames are <= limit (none when NaN)."""
+    if not limit >= 2:
+        return 0
+    return n_frames - 1 if limit >= n_frames else math.floor(limit) - 1
 
 
 def _limit(value, name):
     if value is None:
         return None
     limit = _number(value)
-    if not (np.isfinite(limit) and limit >= 0):
+    if not (math.isfinite(limit) and limit >= 0):
         raise ValueError('%s %r is not None or a number >= 0' % (name, value))
     return limit
 

@@ -26,17 +26,20 @@ FRAME_TEXT = tuple(figure.column for figure in names.TEXT_FIGURES)
 COLUMNS = ('id', 'micName') + NUMERIC + ('decision', 'reason', 'note') + FRAME_TEXT
 OPTIONAL = DOSE_METRICS + SHAPE_METRICS + FRAME_TEXT
 ACCEPTED, DISCARDED = 'accepted', 'discarded'
+# What row() and the writers look up for every row
+_OPTIONAL_SET = frozenset(OPTIONAL)
+_NUMERIC_SET = frozenset(NUMERIC)
+_EMPTY_OPTIONAL = dict(dict.fromkeys(OPTIONAL), **dict.fromkeys(FRAME_TEXT, ''))
 
 
 def row(movieId, micName, maxFrameShift, totalTravel, accepted, reason='',
         note='', **optional):
     """One table row; metrics in A, None when unknown. optional: any of
     OPTIONAL by name (empty when not given)."""
-    unknown = set(optional) - set(OPTIONAL)
+    unknown = optional.keys() - _OPTIONAL_SET
     if unknown:
         raise ValueError('unknown table columns: %s' % ', '.join(sorted(unknown)))
-    tableRow = dict.fromkeys(OPTIONAL)
-    tableRow.update({column: '' for column in FRAME_TEXT})
+    tableRow = dict(_EMPTY_OPTIONAL)
     tableRow.update(optional, id=movieId, micName=micName,
                     maxFrameShift_A=maxFrameShift, totalTravel_A=totalTravel,
                     decision=ACCEPTED if accepted else DISCARDED,
@@ -45,18 +48,19 @@ def row(movieId, micName, maxFrameShift, totalTravel, accepted, reason='',
 
 
 def _formatted(tableRow):
-    return {column: ('' if tableRow[column] is None else
-                     '%.6g' % tableRow[column] if column in NUMERIC else
-                     tableRow[column])
-            for column in COLUMNS}
+    """The row's CSV fields, in COLUMNS order."""
+    return ['' if tableRow[column] is None else
+            '%.6g' % tableRow[column] if column in _NUMERIC_SET else
+            tableRow[column]
+            for column in COLUMNS]
 
 
 def write_table(path, rows):
     """Write the whole table at once, replacing any previous file atomically."""
     partial = path + '.partial'
     with open(partial, 'w', newline='', encoding='utf-8') as tableFile:
-        writer = csv.DictWriter(tableFile, COLUMNS)
-        writer.writeheader()
+        writer = csv.writer(tableFile)  # what csv.DictWriter writes, with fewer checks
+        writer.writerow(COLUMNS)
         writer.writerows(_formatted(r) for r in rows)
     os.replace(partial, path)
 
@@ -64,7 +68,7 @@ def write_table(path, rows):
 def append_rows(path, rows):
     """Add rows to a table written by write_table."""
     with open(path, 'a', newline='', encoding='utf-8') as tableFile:
-        csv.DictWriter(tableFile, COLUMNS).writerows(_formatted(r) for r in rows)
+        csv.writer(tableFile).writerows(_formatted(r) for r in rows)
 
 
 def read_table(path):

@@ -122,7 +122,7 @@ class MovieJudge:
         notes = [doseDecision.note or _framesNote(measured.layout)]
         if measured.quality == motion.MOTION_ABSENT:
             notes.insert(0, '%s: %s' % (measured.quality, measured.problem))
-        figures = self._frames(measured, xshifts, yshifts, rate, decision.accepted)
+        figures = self._frames(measured, rate, decision.accepted)
         shape = figures.shape if figures else frames.Shape(*[np.nan] * 4, '')
         metrics = {names.MAX_FRAME_SHIFT.column: measured.max_frame_shift,
                    names.TOTAL_TRAVEL.column: measured.total_travel,
@@ -165,14 +165,14 @@ class MovieJudge:
                                           or ''),
                        metrics, texts, getattr(item, names.ATTR_MOTION_NOTE).get() or '',
                        measured.quality == motion.MOTION_ABSENT, measured.layout,
-                       self._frames(measured, xshifts, yshifts, rate, item.isEnabled()))
+                       self._frames(measured, rate, item.isEnabled()))
 
-    def _frames(self, measured, xshifts, yshifts, rate, accepted):
+    def _frames(self, measured, rate, accepted):
         """The frame-level figures of a measured movie; None when its shifts
         cannot be measured."""
         if not measured.is_valid:
             return None
-        x, y = (np.asarray(shifts, dtype=float) * rate for shifts in (xshifts, yshifts))
+        x, y = (shifts * rate for shifts in measured.shifts)
         return frames.movie_frames(x, y, measured.layout.first_frame, accepted,
                                    *self.rule)
 
