@@ -83,3 +83,35 @@ def test_arrays_mark_unknown_metrics_as_nan_and_decisions_as_booleans():
     assert list(arrays['accepted']) == [True, False]
     assert arrays['maxFrameShift_A'][0] == 1.0 and math.isnan(arrays['maxFrameShift_A'][1])
     assert list(arrays['id']) == [1, 2]
+
+
+def assert_same_arrays(found, expected):
+    assert found.keys() == expected.keys()
+    for column, values in expected.items():
+        if column in table.NUMERIC:
+            assert found[column].dtype == float
+            assert list(map(repr, found[column])) == list(map(repr, values)), column
+        else:
+            assert list(found[column]) == list(values), column
+
+
+@pytest.mark.parametrize('text', [
+    None,  # rows written by the protocol, one half-written
+    'id,micName,maxFrameShift_A,totalTravel_A,decision,reason,note\n'
+    '4,x.mrc,1.5,9,accepted,,\n5,"y,z.mrc",,,discarded,"a, ""b""",\n',  # an older table
+    'id,micName,maxFrameShift_A,totalTravel_A,decision,reason,note\n'])  # no rows yet
+def test_the_arrays_read_row_by_row_are_those_of_the_rows(tmp_path, text):
+    path = tmp_path / 'motion.csv'
+    if text is None:
+        table.write_table(str(path), [
+            table.row(1, 'a.mrc', 1.5, 20.25, True, earlyMotion_A=3.0, straightness=0.5,
+                      shape='early motion'),
+            table.row(2, 'b,c.mrc', None, None, False, 'invalid alignment: no shifts'),
+            table.row(3, 'd.mrc', 12.0, 50.0, False, 'max frame shift: 12.00 Å > 10 Å',
+                      jumpFrames='2 17', passingFrames='3-40')])
+        with open(path, 'a', encoding='utf-8') as tableFile:
+            tableFile.write('4,e.mrc,3.5')  # the protocol is mid-append
+    else:
+        path.write_text(text, encoding='utf-8')
+    assert_same_arrays(table.read_arrays(str(path)),
+                       table.as_arrays(table.read_table(str(path))))

@@ -197,10 +197,11 @@ class Classification:
         self.reached('evaluating')
 
     def _remember(self, movie, verdict):
-        self.verdicts[movie.getObjId()] = verdict
         self.newRows.append(verdict.tableRow(movie))
-        self.verdictsByMicName[movie.getMicName()] = (movie.getObjId(), verdict)
         layout = self.tally.add(movie.getMicName(), verdict)
+        kept = verdict.kept()
+        self.verdicts[movie.getObjId()] = kept
+        self.verdictsByMicName[movie.getMicName()] = (movie.getObjId(), kept)
         if layout:
             self.protocol.info(' '.join(filter(None, [
                 'Input alignments: %s (first seen on %s).'

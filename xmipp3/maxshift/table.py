@@ -7,6 +7,7 @@ discard reason, the motion note, the shape class, jump frames and the
 frames that would pass (see the protocol's item attributes).
 """
 import csv
+from array import array
 import io
 import os
 
@@ -71,16 +72,19 @@ def append_rows(path, rows):
         csv.writer(tableFile).writerows(_formatted(r) for r in rows)
 
 
-def read_table(path):
-    """Rows as dicts: id as int, metrics as float (None when empty).
-
-    A last line still being written (no newline yet) is left out, so a
-    reader never sees half a row while the protocol appends.
-    """
+def _complete_lines(path):
+    """The table's text without a last line still being written (no
+    newline yet), so a reader never sees half a row while the protocol
+    appends."""
     with open(path, newline='', encoding='utf-8') as tableFile:
         text = tableFile.read()
-    complete = text[:text.rfind('\n') + 1]
-    rows = list(csv.DictReader(io.StringIO(complete)))
+    return io.StringIO(text[:text.rfind('\n') + 1])
+
+
+def read_table(path):
+    """Rows as dicts: id as int, metrics as float (None when empty); a
+    row still being written is left out."""
+    rows = list(csv.DictReader(_complete_lines(path)))
     for tableRow in rows:
         tableRow['id'] = int(tableRow['id'])
         for column in NUMERIC:
@@ -89,6 +93,28 @@ def read_table(path):
         for column in FRAME_TEXT:
             tableRow.setdefault(column, '')
     return rows
+
+
+def read_arrays(path):
+    """as_arrays(read_table(path)), read row by row without keeping a dict
+    per row: what the summary plot of a long session reads."""
+    reader = csv.reader(_complete_lines(path))
+    header = next(reader, [])
+    position = {column: index for index, column in enumerate(header)}
+    numeric = [(array('d'), position.get(column)) for column in NUMERIC]
+    ids, micNames, accepted, reasons = [], [], [], []
+    for tableRow in reader:
+        ids.append(int(tableRow[position['id']]))
+        micNames.append(tableRow[position['micName']])
+        accepted.append(tableRow[position['decision']] == ACCEPTED)
+        reasons.append(tableRow[position['reason']])
+        for values, index in numeric:  # a column absent in older tables: NaN
+            value = tableRow[index] if index is not None else ''
+            values.append(float(value) if value else np.nan)
+    arrays = {column: np.frombuffer(values, dtype=float) if values else np.array([])
+              for column, (values, _) in zip(NUMERIC, numeric)}
+    return dict(arrays, id=np.array(ids, dtype=int), micName=micNames,
+                accepted=np.array(accepted, dtype=bool), reason=reasons)
 
 
 def as_arrays(rows):

@@ -17,6 +17,7 @@ AUTO_FIGURES = {motion.CRITERION_FRAME: names.MAX_FRAME_SHIFT,
                 motion.CRITERION_MOVIE: names.TOTAL_TRAVEL,
                 motion.CRITERION_EARLY: names.EARLY_MOTION}
 NUMERIC_FIGURES = names.MOTION_FIGURES + names.SHAPE_FIGURES
+KEPT_TEXTS = {}  # the texts of a kept verdict: not kept (never written to)
 
 
 class Verdict:
@@ -31,10 +32,11 @@ class Verdict:
                  'flagged', 'layout', 'frames')
 
     def __init__(self, accepted, criteria=(), metrics=None, texts=None, note='',
-                 flagged=False, layout=None, frames=None):
+                 flagged=False, layout=None, frames=None, reason=None):
         self.accepted = accepted
         self.criteria = tuple(criteria)
-        self.reason = motion.render_reason(self.criteria)  # written on each item
+        # written on each item; rendered once
+        self.reason = motion.render_reason(self.criteria) if reason is None else reason
         self.metrics = metrics or dict.fromkeys(f.column for f in NUMERIC_FIGURES)
         self.texts = texts or dict.fromkeys((f.column for f in names.TEXT_FIGURES), '')
         self.note = note
@@ -71,6 +73,16 @@ class Verdict:
         usable = not (self.invalid or self.flagged)
         return {criterion: self.metrics[figure.column] if usable else float('nan')
                 for criterion, figure in AUTO_FIGURES.items()}
+
+    def kept(self):
+        """What a run keeps of a written movie's verdict, to split its
+        micrographs and resume the automatic thresholds: the figures of
+        movies only (shape, texts, layout) are left out: 20,000 kept
+        verdicts take 12 MB instead of 16 MB."""
+        return Verdict(self.accepted, self.criteria,
+                       {figure.column: self.metrics[figure.column]
+                        for figure in names.MOTION_FIGURES},
+                       KEPT_TEXTS, self.note, self.flagged, reason=self.reason)
 
     def tableRow(self, movie):
         metrics = dict(self.metrics)

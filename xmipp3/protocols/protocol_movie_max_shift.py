@@ -323,9 +323,8 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
         """Redraw the dashboard PNG; a failure here never stops the run."""
         started = self._plotted = time.time()
         try:
-            rows = table.read_table(self.getMotionTablePath())
-            plots.save_summary_png(self.getSummaryPlotPath(),
-                                   table.as_arrays(rows), *self._rule(),
+            arrays = table.read_arrays(self.getMotionTablePath())
+            plots.save_summary_png(self.getSummaryPlotPath(), arrays, *self._rule(),
                                    auto=self._run.auto, withDose=True,
                                    earlyLimit=self.maxEarlyMotion.get(),
                                    lateLimit=self.maxLateMotion.get(),
@@ -334,7 +333,7 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             self.warning('The summary plot could not be drawn: %s' % error)
             return
         self._plottedMovies = self._run.tally.processed
-        self.info(self._record('summary plot', movies=len(rows),
+        self.info(self._record('summary plot', movies=len(arrays['id']),
                                seconds=round(time.time() - started, 2)))
 
     # -------------------------- UTILS functions -----------------------------

@@ -218,7 +218,7 @@ class XmippMovieMaxShiftViewer(ProtocolViewer):
     def _motionArrays(self):
         """The protocol's per-movie table as arrays; empty before it starts."""
         path = self._motionTablePath()
-        return table.as_arrays(table.read_table(path) if os.path.exists(path) else [])
+        return table.read_arrays(path) if os.path.exists(path) else table.as_arrays([])
 
     def _chosenMovies(self):
         """Ids of the movies whose trajectories to show, and unknown words."""
