@@ -109,8 +109,9 @@ def criterion_key(criteria):
     (automatic)'; '' when there are none."""
     if not criteria:
         return ''
-    first = [c.name for c in criteria if c.source == criteria[0].source]
-    return ' and '.join(first) + (' (automatic)' if criteria[0].automatic else '')
+    _, first = next(itertools.groupby(criteria, key=lambda c: c.source))
+    return ' and '.join(c.name for c in first) + (
+        ' (automatic)' if criteria[0].automatic else '')
 
 
 def render_reason(criteria):

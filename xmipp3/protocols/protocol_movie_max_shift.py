@@ -252,15 +252,14 @@ class XmippProtMovieMaxShift(ProtProcessMovies):
             run.close()
         else:
             run.commit()
-        self.motionStats.set(json.dumps(run.tally.record(
-            run.auto.describe() if run.auto else '')))
+        automatic = run.auto.describe() if run.auto else ''
+        self.motionStats.set(json.dumps(run.tally.record(automatic)))
         self._store(self.motionStats)
         if final or newMovies or newMics or not decision.waiting:
             self.info(self._record(
                 'poll', poll=poll, final=final, newMovies=newMovies,
                 newMicrographs=newMics, classified=run.tally.processed,
-                seconds=round(time.time() - started, 3),
-                automatic=run.auto.describe() if run.auto else ''))
+                seconds=round(time.time() - started, 3), automatic=automatic))
         if final or self._plotted is None or (
                 time.time() - self._plotted >= SUMMARY_PLOT_SECONDS
                 and run.tally.processed != self._plottedMovies):
