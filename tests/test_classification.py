@@ -434,3 +434,18 @@ def test_output_sets_keep_what_was_committed_and_append_to_it_on_reopen(
     assert _written_ids(again, MOVIES) == [1, 3]
     stored = saved(project, maxshift).outputMovies
     assert (stored.getSize(), stored.getSamplingRate()) == (2, 1.5)
+
+
+def test_a_new_output_file_is_created_once_never_removed_under_a_reader(
+        maxshift, monkeypatch):
+    """A reader (the next protocol, a dashboard) that saw an output's file
+    must be able to open it: its first write creates it once."""
+    import xmipp3.maxshift.streaming as streaming
+    removed = []
+    monkeypatch.setattr(streaming.os, 'remove', lambda path: (
+        removed.append(path), os.unlink(path)))
+    outputs = OutputSets(maxshift, {MOVIES: 'movies_accepted.sqlite'},
+                         maxshift._possibleOutputs)
+    outputs.append(MOVIES, movie(1, STILL), emobj.SetOfMovies())
+    outputs.commit()
+    assert removed == [] and _written_ids(outputs, MOVIES) == [1]

@@ -341,15 +341,19 @@ class OutputSets:
         return os.path.exists(self.path(name))
 
     def _openForAppend(self, name, template):
-        outputSet = self.setClasses[name](filename=self.path(name))
-        if _hasCommitted(outputSet):
+        # Opening a set creates its file: a new output is not opened to be
+        # checked first, or readers would see a file appear and vanish.
+        outputSet = (self.setClasses[name](filename=self.path(name))
+                     if self.exists(name) else None)
+        if outputSet is not None and _hasCommitted(outputSet):
             rows = outputSet.getSize()  # counted by load()
             outputSet.loadAllProperties()
             outputSet._size.set(rows)  # the stored size may be stale
             outputSet.enableAppend()
         else:  # new, or left without a first commit by a killed run
-            outputSet.close()
-            os.remove(self.path(name))
+            if outputSet is not None:
+                outputSet.close()
+                os.remove(self.path(name))
             outputSet = self.setClasses[name](filename=self.path(name))
             outputSet.copyInfo(template)
             rows = 0
